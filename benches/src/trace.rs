@@ -1,0 +1,126 @@
+//! Deterministic operation traces: generated once from a seed, replayed identically for
+//! every allocator in a benchmark group.
+
+use kalloc_fuzz::rng::Rng;
+
+/// One step of a trace. `slot` names a live allocation by its index in the replayer's table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Allocate `size` bytes aligned to `align` into `slot` (which is empty).
+    Alloc {
+        /// Table index that will hold the allocation.
+        slot: usize,
+        /// Bytes requested.
+        size: usize,
+        /// Alignment requested (a power of two).
+        align: usize,
+    },
+    /// Free what `slot` holds.
+    Free {
+        /// Table index of the allocation.
+        slot: usize,
+    },
+    /// Resize what `slot` holds to `size` bytes, keeping its alignment.
+    Realloc {
+        /// Table index of the allocation.
+        slot: usize,
+        /// New size in bytes.
+        size: usize,
+    },
+}
+
+/// Sizes and alignments a trace draws from.
+#[derive(Clone, Copy, Debug)]
+pub struct Mix {
+    /// Smallest request.
+    pub min_size: usize,
+    /// Largest request (reached rarely: sizes are log-uniform).
+    pub max_size: usize,
+    /// Largest alignment (alignments are powers of two from 8, mostly small).
+    pub max_align: usize,
+    /// Percent of steps that resize instead of allocating or freeing.
+    pub realloc_percent: u32,
+}
+
+/// A log-uniform size in `min..=max`: as many requests between 8 and 16 bytes as between
+/// 64 KiB and 128 KiB, which makes small requests dominate the count as in real programs.
+pub fn log_uniform(rng: &mut Rng, min: usize, max: usize) -> usize {
+    let (low, high) = (min.max(1).ilog2(), max.ilog2());
+    let bits = rng.between(low as usize, high as usize) as u32;
+    let base = 1usize << bits;
+    (base + rng.below(base)).clamp(min, max)
+}
+
+/// A trace that first fills `live` slots, then churns `steps` operations around that many
+/// live allocations, then frees everything.
+pub fn churn(seed: u64, live: usize, steps: usize, mix: Mix) -> Vec<Op> {
+    let mut rng = Rng::new(seed);
+    let mut used = vec![false; live];
+    let mut ops = Vec::with_capacity(2 * live + steps);
+    let alloc = |rng: &mut Rng, slot: usize| {
+        let size = log_uniform(rng, mix.min_size, mix.max_size);
+        let align = if rng.chance(90) {
+            8
+        } else {
+            1 << rng.between(3, mix.max_align.ilog2() as usize)
+        };
+        Op::Alloc { slot, size, align }
+    };
+    ops.extend((0..live).map(|slot| alloc(&mut rng, slot)));
+    used.fill(true);
+    for _ in 0..steps {
+        let slot = rng.below(live);
+        if used[slot] && rng.chance(mix.realloc_percent) {
+            ops.push(Op::Realloc {
+                slot,
+                size: log_uniform(&mut rng, mix.min_size, mix.max_size),
+            });
+        } else if used[slot] {
+            ops.push(Op::Free { slot });
+            used[slot] = false;
+        } else {
+            ops.push(alloc(&mut rng, slot));
+            used[slot] = true;
+        }
+    }
+    ops.extend(
+        used.iter()
+            .enumerate()
+            .filter(|(_, u)| **u)
+            .map(|(slot, _)| Op::Free { slot }),
+    );
+    ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn churn_is_deterministic_and_balanced() {
+        let mix = Mix {
+            min_size: 8,
+            max_size: 4096,
+            max_align: 64,
+            realloc_percent: 10,
+        };
+        let a = churn(1, 50, 500, mix);
+        assert_eq!(a, churn(1, 50, 500, mix));
+        let mut live = [false; 50];
+        for op in &a {
+            match *op {
+                Op::Alloc { slot, size, align } => {
+                    assert!(!live[slot]);
+                    assert!((8..=4096).contains(&size) && align.is_power_of_two() && align <= 64);
+                    live[slot] = true;
+                }
+                Op::Free { slot } => {
+                    assert!(live[slot]);
+                    live[slot] = false;
+                }
+                Op::Realloc { slot, .. } => assert!(live[slot]),
+            }
+        }
+        assert!(live.iter().all(|l| !l), "the trace frees everything");
+    }
+}

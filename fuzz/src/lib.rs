@@ -1,0 +1,10 @@
+//! kalloc's shared test harness: what the property tests, the fuzz targets and the corpus
+//! replay of every crate have in common, so each model exists once.
+//!
+//! * [`rng`]: a small deterministic generator for property tests (no dependency, Miri-fast).
+//! * [`shadow`]: the shadow model of live allocations: no overlap, fill patterns.
+//! * [`no_heap`]: a `#[global_allocator]` guard proving code under test never uses a heap.
+
+pub mod no_heap;
+pub mod rng;
+pub mod shadow;
