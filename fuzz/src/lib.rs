@@ -12,4 +12,8 @@ pub mod shadow;
 /// Every fuzz harness by target name: `fuzz/fuzz_targets/NAME.rs` runs `TARGETS[NAME]`, and
 /// the corpus replay test feeds each committed input in `fuzz/corpus/NAME/` to the same
 /// function on stable, so regressions stay caught without nightly.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[];
+pub const TARGETS: &[(&str, Harness)] = &[];
+
+/// A fuzz harness: decodes an operation sequence from the bytes and checks every result
+/// against the shadow model, panicking on the first disagreement.
+pub type Harness = fn(&[u8]);
