@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: kalloc's development tasks as plain Rust (matklad's xtask
 //! convention). Each task is one module; [`TASKS`] is the only list to extend.
 
+mod bench;
 mod ci;
 mod cmd;
 mod demo;
@@ -27,6 +28,12 @@ const TASKS: &[Task] = &[
         usage: "test [CARGO TEST ARGS...]",
         about: "cargo test over the whole workspace",
         run: ci::test,
+    },
+    Task {
+        name: "bench",
+        usage: "bench [--quick] [FILTER]",
+        about: "criterion benchmarks against peers -> docs/benchmarks.md with charts",
+        run: bench::run,
     },
     Task {
         name: "demo",
