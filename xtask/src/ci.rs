@@ -1,6 +1,8 @@
 //! `cargo xtask ci` and `cargo xtask test`.
 
 use crate::cmd::{self, Steps};
+use crate::toolchain::Skipped;
+use crate::{fuzz, loom, miri};
 use std::fs;
 
 /// Bare-metal targets every library crate must build for: a 64-bit kernel target and a
@@ -66,7 +68,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             bare_metal(target)
         });
     }
-    steps.finish("ci")
+    // The rest of the verification ladder (the corpus replay ran with the tests above).
+    // A tool that cannot be installed skips its steps loudly, never silently.
+    let mut skipped = Skipped::default();
+    miri::ci_steps(&mut steps, &mut skipped);
+    loom::ci_steps(&mut steps, &mut skipped);
+    fuzz::ci_steps(&mut steps, &mut skipped);
+    let outcome = steps.finish("ci");
+    skipped.report();
+    outcome
 }
 
 /// `cargo xtask test`: the whole workspace's tests, doc tests included.

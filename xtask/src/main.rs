@@ -5,6 +5,10 @@ mod bench;
 mod ci;
 mod cmd;
 mod demo;
+mod fuzz;
+mod loom;
+mod miri;
+mod toolchain;
 
 use std::process::ExitCode;
 
@@ -20,7 +24,7 @@ const TASKS: &[Task] = &[
     Task {
         name: "ci",
         usage: "ci",
-        about: "everything CI checks: fmt, clippy, tests, docs, bare-metal builds",
+        about: "everything CI checks: fmt, clippy, tests, docs, bare-metal, Miri, loom, fuzz",
         run: ci::run,
     },
     Task {
@@ -28,6 +32,24 @@ const TASKS: &[Task] = &[
         usage: "test [CARGO TEST ARGS...]",
         about: "cargo test over the whole workspace",
         run: ci::test,
+    },
+    Task {
+        name: "fuzz",
+        usage: "fuzz [TARGET] [OPTIONS]",
+        about: "libFuzzer campaigns, all targets: --time S (600 each), --jobs N; crashes saved",
+        run: fuzz::run,
+    },
+    Task {
+        name: "miri",
+        usage: "miri [--target T] [CRATE...]",
+        about: "tests under Miri (strict provenance) on x86_64 and 32-bit i686",
+        run: miri::run,
+    },
+    Task {
+        name: "loom",
+        usage: "loom [CARGO TEST ARGS...]",
+        about: "kalloc-sync's loom models (LOOM_MAX_PREEMPTIONS=3)",
+        run: loom::run,
     },
     Task {
         name: "bench",
