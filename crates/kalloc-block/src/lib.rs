@@ -1,4 +1,15 @@
-//! kalloc-block: O(1) allocator of 4 KiB blocks with 8-bit (or 16-bit) indexes and per-owner lists.
-//!
-//! This crate is being built; see the workspace README for its place in kalloc.
+#![doc = include_str!("../README.md")]
 #![no_std]
+
+mod allocator;
+mod check;
+mod index;
+mod owner;
+mod source;
+#[cfg(test)]
+mod testing;
+
+pub use allocator::{BLOCK_ALIGN, BLOCK_SIZE, BlockAllocator, Blocks};
+pub use check::Inconsistency;
+pub use index::BlockIndex;
+pub use owner::Owner;

@@ -1,0 +1,490 @@
+//! [`BlockAllocator`]: 4 KiB blocks, O(1) alloc and free, lists threaded through
+//! out-of-band nodes of 8- or 16-bit indexes.
+
+use crate::{BlockIndex, Owner};
+use core::fmt;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use kalloc_core::{Align, Error, Span, Stats};
+
+/// Size of every block in bytes.
+pub const BLOCK_SIZE: usize = 1 << BLOCK_SHIFT;
+
+/// `log2(BLOCK_SIZE)`: a block's index is its byte offset in the region shifted right by this.
+const BLOCK_SHIFT: u32 = 12;
+
+/// Alignment of every block: the region's first block starts on a 4 KiB boundary.
+pub const BLOCK_ALIGN: Align = Align::new(BLOCK_SIZE);
+
+/// The out-of-band bookkeeping of one block; block memory itself is never touched.
+///
+/// Every field holds a block index or list id below the region's block count, or
+/// [`BlockIndex::END`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Node<I> {
+    /// The block before this one on its owner's list; `END` at a list's head and on every
+    /// free block (the free list is singly linked: it only ever pushes and pops its head).
+    pub(crate) prev: I,
+    /// The block after this one on its list (owner list or free list); `END` at the tail.
+    pub(crate) next: I,
+    /// Id of the owner list holding this block, or `END` when the block is free.
+    pub(crate) list: I,
+}
+
+/// An allocator of 4 KiB blocks over caller-provided memory, with O(1) alloc and free.
+///
+/// * `I` is the index width ([`BlockIndex`]): `u8` (default) or `u16`.
+/// * `N` is the capacity in blocks, the length of the out-of-band node arrays held inside
+///   the allocator; `N <= I::MAX_BLOCKS` (checked at compile time). The default, 255, is
+///   the most an 8-bit index can name: just under 1 MiB. For `u16`, pick `N` to fit the
+///   region (metadata costs `4 * size_of::<I>()` bytes per block of capacity).
+///
+/// Every block belongs either to the free list or to exactly one [`Owner`]'s list. Each
+/// owner list carries a small *list id*, recorded in each of its blocks' nodes, which
+/// makes wrong-owner frees detectable in O(1) and per-owner counts available in O(1).
+/// See `docs/block.md` for the layout and invariants.
+pub struct BlockAllocator<'mem, I: BlockIndex = u8, const N: usize = 255> {
+    /// Pointer to the first block, carrying provenance for the whole region.
+    pub(crate) base: NonNull<u8>,
+    /// The managed bytes: `blocks * BLOCK_SIZE` bytes from `base`, 4 KiB aligned.
+    pub(crate) region: Span,
+    /// Number of blocks in the region, `1..=N`.
+    pub(crate) blocks: usize,
+    /// One node per block; entries at and above `blocks` are unused.
+    pub(crate) nodes: [Node<I>; N],
+    /// Per list id, two meanings that never overlap in time:
+    /// * while the id is live (an owner list uses it): the number of blocks on that list;
+    /// * while the id is unused: the next unused id (`END` at the end of the chain).
+    ///
+    /// Ids range over `0..blocks`: a live list holds at least one block, so there are never
+    /// more live lists than blocks and an unused id exists whenever a free block does.
+    pub(crate) list_info: [I; N],
+    /// First block of the free list, or `END` when every block is owned.
+    pub(crate) free_head: I,
+    /// First unused list id, or `END` when every id is live.
+    pub(crate) unused_ids: I,
+    /// Number of blocks on the free list.
+    pub(crate) free_blocks: usize,
+    /// The list of blocks handed out through [`SourceMut`](kalloc_core::SourceMut).
+    pub(crate) source: Owner<I>,
+    _region: PhantomData<&'mem mut [u8]>,
+}
+
+// SAFETY: the allocator is the only user of its region for `'mem` (it holds the region's
+// `&'mem mut` borrow, or the raw constructor's caller promised exclusivity), so moving it to
+// another thread moves that exclusive access with it, like sending a `&mut [u8]`.
+unsafe impl<I: BlockIndex, const N: usize> Send for BlockAllocator<'_, I, N> {}
+
+// SAFETY: `&self` methods only read the out-of-band metadata and compute pointers; they
+// never read or write block memory, so sharing `&BlockAllocator` between threads is as
+// safe as sharing its plain-data fields.
+unsafe impl<I: BlockIndex, const N: usize> Sync for BlockAllocator<'_, I, N> {}
+
+impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
+    /// Post-monomorphisation check that the capacity fits the index width.
+    const CAPACITY_FITS: () = assert!(
+        N >= 1 && N <= I::MAX_BLOCKS,
+        "BlockAllocator capacity N must be in 1..=I::MAX_BLOCKS (255 for u8, 65535 for u16)"
+    );
+
+    /// An allocator over the whole 4 KiB blocks inside `region` (its ends are trimmed
+    /// inward to block boundaries).
+    ///
+    /// Errors: [`Error::TooSmall`] when no whole aligned block fits, [`Error::TooLarge`]
+    /// when more than `N` blocks fit (use [`new_truncating`](Self::new_truncating) to
+    /// manage only the first `N`).
+    pub fn new(region: &'mem mut [u8]) -> Result<Self, Error> {
+        let (base, blocks) = Self::whole_blocks(region)?;
+        if blocks > N {
+            return Err(Error::TooLarge);
+        }
+        Ok(Self::with_blocks(base, blocks))
+    }
+
+    /// As [`new`](Self::new), but a region with more than `N` blocks is accepted and only
+    /// its first `N` blocks are managed.
+    pub fn new_truncating(region: &'mem mut [u8]) -> Result<Self, Error> {
+        let (base, blocks) = Self::whole_blocks(region)?;
+        Ok(Self::with_blocks(base, blocks.min(N)))
+    }
+
+    /// An allocator over `len` bytes at `base`; a trailing partial block is ignored.
+    ///
+    /// Errors: [`Error::Misaligned`] when `base` is not 4 KiB aligned, [`Error::Overflow`]
+    /// when the bytes would wrap the address space, [`Error::TooSmall`] for less than one
+    /// block, [`Error::TooLarge`] for more than `N` blocks.
+    ///
+    /// # Safety
+    /// 1. The `len` bytes at `base` must be valid for reads and writes for `'mem`.
+    /// 2. Nothing else may access them during `'mem` except through the pointers this
+    ///    allocator hands out, and only while the block is allocated.
+    pub unsafe fn from_raw(base: NonNull<u8>, len: usize) -> Result<Self, Error> {
+        if !BLOCK_ALIGN.is_aligned(base.as_ptr().addr()) {
+            return Err(Error::Misaligned);
+        }
+        Span::try_new(base.as_ptr().addr(), len)?;
+        match len / BLOCK_SIZE {
+            0 => Err(Error::TooSmall),
+            blocks if blocks > N => Err(Error::TooLarge),
+            blocks => Ok(Self::with_blocks(base, blocks)),
+        }
+    }
+
+    /// The first aligned block inside `region` and how many whole blocks follow it.
+    fn whole_blocks(region: &'mem mut [u8]) -> Result<(NonNull<u8>, usize), Error> {
+        let start = NonNull::from(region);
+        let bytes = Span::try_new(start.as_ptr().addr(), start.len())?;
+        let aligned = bytes.align_inward(BLOCK_ALIGN).ok_or(Error::TooSmall)?;
+        let blocks = aligned.len() / BLOCK_SIZE;
+        if blocks == 0 {
+            return Err(Error::TooSmall);
+        }
+        // SAFETY: `aligned` lies inside `bytes`, so the offset stays within the slice.
+        let base = unsafe { start.cast::<u8>().add(aligned.base() - bytes.base()) };
+        Ok((base, blocks))
+    }
+
+    /// The allocator with all `blocks` free, in address order, and every list id unused.
+    fn with_blocks(base: NonNull<u8>, blocks: usize) -> Self {
+        let () = Self::CAPACITY_FITS;
+        debug_assert!((1..=N).contains(&blocks));
+        let end = I::END;
+        let mut nodes = [Node {
+            prev: end,
+            next: end,
+            list: end,
+        }; N];
+        let mut list_info = [end; N];
+        for index in 0..blocks {
+            let successor = if index + 1 < blocks {
+                I::from_usize(index + 1)
+            } else {
+                end
+            };
+            nodes[index].next = successor;
+            list_info[index] = successor;
+        }
+        let region = Span::new(base.as_ptr().addr(), blocks * BLOCK_SIZE);
+        BlockAllocator {
+            base,
+            region,
+            blocks,
+            nodes,
+            list_info,
+            free_head: I::from_usize(0),
+            unused_ids: I::from_usize(0),
+            free_blocks: blocks,
+            source: Owner::new(),
+            _region: PhantomData,
+        }
+    }
+
+    /// Takes a free block onto `owner`'s list and returns a pointer to its 4096 bytes, valid
+    /// until the block is freed. O(1).
+    ///
+    /// Errors: [`Error::Exhausted`] when no block is free; [`Error::WrongOwner`] when
+    /// `owner` does not name a list of this allocator (it was used with another one).
+    #[inline]
+    pub fn alloc(&mut self, owner: &mut Owner<I>) -> Result<NonNull<u8>, Error> {
+        let index = self.alloc_index(owner)?;
+        Ok(self.block_ptr(index))
+    }
+
+    /// Gives the block at `block` back from `owner`'s list. O(1).
+    ///
+    /// Errors, checked in this order (each leaves everything unchanged):
+    /// [`Error::ForeignPointer`] when `block` lies outside the region;
+    /// [`Error::Misaligned`] when it is inside but not at the start of a block;
+    /// [`Error::DoubleFree`] when the block is already free;
+    /// [`Error::WrongOwner`] when the block belongs to another owner (including when
+    /// `owner` holds nothing at all).
+    #[inline]
+    pub fn free(&mut self, owner: &mut Owner<I>, block: NonNull<u8>) -> Result<(), Error> {
+        let index = self.index_of(block.as_ptr().addr())?;
+        self.verify_owned(owner, index)?;
+        self.unlink(owner, index);
+        Ok(())
+    }
+
+    /// Gives back every block `owner` holds and returns how many that was. O(blocks owned).
+    ///
+    /// Errors: [`Error::WrongOwner`] when `owner` does not name a list of this allocator.
+    pub fn free_all(&mut self, owner: &mut Owner<I>) -> Result<usize, Error> {
+        if owner.head == I::END {
+            return Ok(0);
+        }
+        let list = self.list_of_head(owner.head)?;
+        let owned = self.list_info[list.to_usize()].to_usize();
+        let head = owner.head;
+        let mut index = head.to_usize();
+        let mut walked = 1;
+        loop {
+            let node = &mut self.nodes[index];
+            node.prev = I::END;
+            node.list = I::END;
+            if node.next == I::END {
+                break;
+            }
+            index = node.next.to_usize();
+            walked += 1;
+        }
+        debug_assert_eq!(walked, owned, "list length disagrees with its count");
+        // `index` is the tail: splice the whole list in front of the free list.
+        self.nodes[index].next = self.free_head;
+        self.free_head = head;
+        self.release_list_id(list);
+        self.free_blocks += owned;
+        owner.head = I::END;
+        Ok(owned)
+    }
+
+    /// How many blocks `owner` holds. O(1).
+    ///
+    /// Errors: [`Error::WrongOwner`] when `owner` does not name a list of this allocator.
+    pub fn owned_blocks(&self, owner: &Owner<I>) -> Result<usize, Error> {
+        if owner.head == I::END {
+            return Ok(0);
+        }
+        let list = self.list_of_head(owner.head)?;
+        Ok(self.list_info[list.to_usize()].to_usize())
+    }
+
+    /// The blocks `owner` holds, most recently allocated first.
+    ///
+    /// Errors: [`Error::WrongOwner`] when `owner` does not name a list of this allocator.
+    pub fn blocks<'a>(&'a self, owner: &Owner<I>) -> Result<Blocks<'a, 'mem, I, N>, Error> {
+        if owner.head != I::END {
+            self.list_of_head(owner.head)?;
+        }
+        Ok(Blocks {
+            allocator: self,
+            next: owner.head,
+        })
+    }
+
+    /// Usage in bytes, in O(1): `total` is the region, `allocations` the blocks in use.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        let used = self.used_blocks();
+        Stats {
+            total: self.region.len(),
+            in_use: used * BLOCK_SIZE,
+            free: self.free_blocks * BLOCK_SIZE,
+            allocations: used,
+            largest_free: if self.free_blocks > 0 { BLOCK_SIZE } else { 0 },
+        }
+    }
+
+    /// The bytes managed: `block_count()` blocks from a 4 KiB-aligned base.
+    #[must_use]
+    pub fn region(&self) -> Span {
+        self.region
+    }
+
+    /// Number of blocks managed.
+    #[must_use]
+    pub fn block_count(&self) -> usize {
+        self.blocks
+    }
+
+    /// Number of free blocks.
+    #[must_use]
+    pub fn free_blocks(&self) -> usize {
+        self.free_blocks
+    }
+
+    /// Number of blocks held by owners (including the internal source list).
+    #[must_use]
+    pub fn used_blocks(&self) -> usize {
+        self.blocks - self.free_blocks
+    }
+
+    /// The block holding `addr`, or [`Error::ForeignPointer`] outside the region and
+    /// [`Error::Misaligned`] inside it but off a block boundary.
+    #[inline]
+    pub(crate) fn index_of(&self, addr: usize) -> Result<usize, Error> {
+        let offset = addr
+            .checked_sub(self.region.base())
+            .filter(|&offset| offset < self.region.len())
+            .ok_or(Error::ForeignPointer)?;
+        if offset % BLOCK_SIZE != 0 {
+            return Err(Error::Misaligned);
+        }
+        Ok(offset >> BLOCK_SHIFT)
+    }
+
+    /// Pointer to the first byte of block `index` (`index < blocks`).
+    #[inline]
+    pub(crate) fn block_ptr(&self, index: usize) -> NonNull<u8> {
+        debug_assert!(index < self.blocks);
+        // SAFETY: `index < blocks`, so the offset stays within the region, which `base` is
+        // valid for (constructors' contract).
+        unsafe { self.base.add(index * BLOCK_SIZE) }
+    }
+
+    /// The bytes of block `index` (`index < blocks`).
+    pub(crate) fn block_span(&self, index: usize) -> Span {
+        debug_assert!(index < self.blocks);
+        // Cannot overflow: the block lies inside `region`, a valid span.
+        Span::new(self.region.base() + index * BLOCK_SIZE, BLOCK_SIZE)
+    }
+
+    /// The list id of the list that `head` starts, or [`Error::WrongOwner`] when `head` is
+    /// not the head of any owner list here (an `Owner` from another allocator).
+    #[inline]
+    pub(crate) fn list_of_head(&self, head: I) -> Result<I, Error> {
+        let index = head.to_usize();
+        if index >= self.blocks {
+            return Err(Error::WrongOwner);
+        }
+        let node = self.nodes[index];
+        if node.list == I::END || node.prev != I::END {
+            return Err(Error::WrongOwner);
+        }
+        Ok(node.list)
+    }
+
+    /// Pops a free block onto `owner`'s list and returns its index.
+    #[inline]
+    pub(crate) fn alloc_index(&mut self, owner: &mut Owner<I>) -> Result<usize, Error> {
+        let head = owner.head;
+        let list = if head == I::END {
+            None
+        } else {
+            Some(self.list_of_head(head)?)
+        };
+        let block = self.free_head;
+        if block == I::END {
+            return Err(Error::Exhausted);
+        }
+        let index = block.to_usize();
+        let list = match list {
+            Some(list) => {
+                let info = &mut self.list_info[list.to_usize()];
+                *info = I::from_usize(info.to_usize() + 1);
+                self.nodes[head.to_usize()].prev = block;
+                list
+            }
+            None => self.take_list_id(),
+        };
+        let node = &mut self.nodes[index];
+        debug_assert!(
+            node.list == I::END && node.prev == I::END,
+            "free block was owned"
+        );
+        self.free_head = node.next;
+        *node = Node {
+            prev: I::END,
+            next: head,
+            list,
+        };
+        self.free_blocks -= 1;
+        owner.head = block;
+        Ok(index)
+    }
+
+    /// Checks that block `index` (`< blocks`) is on `owner`'s list, without changing
+    /// anything: [`Error::DoubleFree`] when it is free, [`Error::WrongOwner`] when another
+    /// list holds it.
+    #[inline]
+    pub(crate) fn verify_owned(&self, owner: &Owner<I>, index: usize) -> Result<(), Error> {
+        let list = self.nodes[index].list;
+        if list == I::END {
+            return Err(Error::DoubleFree);
+        }
+        if owner.head == I::END || self.list_of_head(owner.head)? != list {
+            return Err(Error::WrongOwner);
+        }
+        Ok(())
+    }
+
+    /// Moves block `index` from `owner`'s list to the free list. The caller has checked
+    /// [`verify_owned`](Self::verify_owned).
+    #[inline]
+    pub(crate) fn unlink(&mut self, owner: &mut Owner<I>, index: usize) {
+        let node = self.nodes[index];
+        debug_assert!(node.list != I::END, "unlink of a free block");
+        if node.prev == I::END {
+            debug_assert_eq!(
+                owner.head.to_usize(),
+                index,
+                "a head that is not the owner's"
+            );
+            owner.head = node.next;
+        } else {
+            self.nodes[node.prev.to_usize()].next = node.next;
+        }
+        if node.next != I::END {
+            self.nodes[node.next.to_usize()].prev = node.prev;
+        }
+        let info = &mut self.list_info[node.list.to_usize()];
+        let remaining = info.to_usize() - 1;
+        if remaining == 0 {
+            debug_assert!(owner.head == I::END);
+            self.release_list_id(node.list);
+        } else {
+            *info = I::from_usize(remaining);
+        }
+        self.nodes[index] = Node {
+            prev: I::END,
+            next: self.free_head,
+            list: I::END,
+        };
+        self.free_head = I::from_usize(index);
+        self.free_blocks += 1;
+    }
+
+    /// Takes an unused list id for a list that is getting its first block (its count
+    /// starts at one). An id is always available while a block is free.
+    #[inline]
+    fn take_list_id(&mut self) -> I {
+        let id = self.unused_ids;
+        debug_assert!(id != I::END, "no unused list id while a block is free");
+        let info = &mut self.list_info[id.to_usize()];
+        self.unused_ids = *info;
+        *info = I::from_usize(1);
+        id
+    }
+
+    /// Puts the id of a list that just became empty back on the unused chain.
+    #[inline]
+    fn release_list_id(&mut self, id: I) {
+        self.list_info[id.to_usize()] = self.unused_ids;
+        self.unused_ids = id;
+    }
+}
+
+impl<I: BlockIndex, const N: usize> fmt::Debug for BlockAllocator<'_, I, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockAllocator")
+            .field("region", &self.region)
+            .field("blocks", &self.blocks)
+            .field("free_blocks", &self.free_blocks)
+            .field("capacity", &N)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The blocks of one owner, most recently allocated first: see
+/// [`BlockAllocator::blocks`].
+#[derive(Debug)]
+pub struct Blocks<'a, 'mem, I: BlockIndex, const N: usize> {
+    allocator: &'a BlockAllocator<'mem, I, N>,
+    next: I,
+}
+
+impl<I: BlockIndex, const N: usize> Iterator for Blocks<'_, '_, I, N> {
+    type Item = NonNull<u8>;
+
+    fn next(&mut self) -> Option<NonNull<u8>> {
+        if self.next == I::END {
+            return None;
+        }
+        let index = self.next.to_usize();
+        self.next = self.allocator.nodes[index].next;
+        Some(self.allocator.block_ptr(index))
+    }
+}
+
+#[cfg(test)]
+mod tests;

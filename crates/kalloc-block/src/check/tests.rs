@@ -1,0 +1,185 @@
+use crate::testing::Memory;
+use crate::{BlockAllocator, Inconsistency, Owner};
+
+/// Four blocks: `owner` holds blocks [2, 1] (newest first), blocks 3 and 0 are free
+/// (free list [0, 3]), list id 0 is live, ids 1..4 unused.
+fn two_owned(memory: &mut Memory) -> (BlockAllocator<'_, u8, 4>, Owner) {
+    let mut allocator = BlockAllocator::<u8, 4>::new(memory.bytes()).unwrap();
+    let mut owner = Owner::new();
+    let [first, _, _] = [(); 3].map(|()| allocator.alloc(&mut owner).unwrap());
+    allocator.free(&mut owner, first).unwrap();
+    assert_eq!(owner.head, 2);
+    allocator.check().unwrap();
+    (allocator, owner)
+}
+
+#[test]
+fn a_consistent_allocator_passes() {
+    let mut memory = Memory::new(4);
+    let (mut allocator, mut owner) = two_owned(&mut memory);
+    allocator.free_all(&mut owner).unwrap();
+    assert_eq!(allocator.check(), Ok(()));
+}
+
+#[test]
+fn broken_unused_id_chains_are_found() {
+    let mut memory = Memory::new(4);
+    let (mut allocator, _owner) = two_owned(&mut memory);
+    allocator.list_info[3] = 1; // 1 -> 2 -> 3 -> 1
+    assert_eq!(
+        allocator.check(),
+        Err(Inconsistency::UnusedIdChain { id: 1 })
+    );
+    allocator.list_info[3] = 9;
+    assert_eq!(
+        allocator.check(),
+        Err(Inconsistency::UnusedIdChain { id: 9 })
+    );
+}
+
+#[test]
+fn broken_free_lists_are_found() {
+    let mut memory = Memory::new(4);
+    let (mut allocator, _owner) = two_owned(&mut memory);
+    let good = allocator.snapshot();
+    allocator.nodes[3].next = 0; // cycle 0 -> 3 -> 0
+    assert_eq!(
+        allocator.check(),
+        Err(Inconsistency::FreeCount {
+            counted: 3,
+            expected: 2
+        })
+    );
+    allocator.nodes[3].next = 1; // into an owned block
+    assert_eq!(
+        allocator.check(),
+        Err(Inconsistency::FreeListNode { block: 1 })
+    );
+    allocator.nodes[3].next = 7; // out of range
+    assert_eq!(
+        allocator.check(),
+        Err(Inconsistency::FreeListNode { block: 7 })
+    );
+    allocator.nodes[3].next = u8::MAX;
+    assert_eq!(allocator.snapshot(), good);
+    allocator.free_blocks = 3;
+    assert_eq!(
+        allocator.check(),
+        Err(Inconsistency::FreeCount {
+            counted: 2,
+            expected: 3
+        })
+    );
+}
+
+#[test]
+fn a_free_marked_block_off_the_free_list_is_found() {
+    let mut memory = Memory::new(4);
+    let (mut allocator, _owner) = two_owned(&mut memory);
+    allocator.free_head = 3; // block 0 stays marked free but is unreachable
+    allocator.free_blocks = 1;
+    assert_eq!(
+        allocator.check(),
+        Err(Inconsistency::FreeCount {
+            counted: 2,
+            expected: 1
+        })
+    );
+}
+
+#[test]
+fn broken_owner_lists_are_found() {
+    let mut memory = Memory::new(4);
+    let (mut allocator, _owner) = two_owned(&mut memory);
+    allocator.nodes[1].prev = 3; // does not link back to 2
+    assert_eq!(
+        allocator.check(),
+        Err(Inconsistency::BrokenLink { block: 2 })
+    );
+    allocator.nodes[1].prev = 2;
+    allocator.nodes[1].list = 1; // carries another id than its head
+    assert_eq!(
+        allocator.check(),
+        Err(Inconsistency::BrokenLink { block: 2 })
+    );
+    allocator.nodes[1].list = 0;
+    allocator.nodes[2].next = 9; // leaves the region
+    assert_eq!(
+        allocator.check(),
+        Err(Inconsistency::BrokenLink { block: 2 })
+    );
+    allocator.nodes[2].next = 1;
+    allocator.list_info[0] = 3;
+    assert_eq!(
+        allocator.check(),
+        Err(Inconsistency::ListLength {
+            head: 2,
+            counted: 2,
+            expected: 3
+        })
+    );
+    allocator.list_info[0] = 1;
+    assert_eq!(
+        allocator.check(),
+        Err(Inconsistency::ListLength {
+            head: 2,
+            counted: 2,
+            expected: 1
+        })
+    );
+    allocator.list_info[0] = 2;
+    allocator.check().unwrap();
+}
+
+#[test]
+fn list_id_errors_are_found() {
+    let mut memory = Memory::new(4);
+    let (mut allocator, _owner) = two_owned(&mut memory);
+    allocator.nodes[2].list = 1; // an unused id
+    assert_eq!(allocator.check(), Err(Inconsistency::ListId { block: 2 }));
+    allocator.nodes[2].list = 0;
+    // Split the list in two heads that share id 0.
+    allocator.nodes[2].next = u8::MAX;
+    allocator.nodes[1].prev = u8::MAX;
+    allocator.list_info[0] = 1;
+    assert_eq!(allocator.check(), Err(Inconsistency::ListId { block: 2 }));
+}
+
+#[test]
+fn owned_blocks_no_head_reaches_are_found() {
+    let mut memory = Memory::new(4);
+    let (mut allocator, _owner) = two_owned(&mut memory);
+    // Block 1 points back at block 0, which is free: no head reaches block 1.
+    allocator.nodes[2].next = u8::MAX;
+    allocator.list_info[0] = 1;
+    allocator.nodes[1].prev = 0;
+    assert_eq!(
+        allocator.check(),
+        Err(Inconsistency::Unreachable {
+            reached: 1,
+            owned: 2
+        })
+    );
+}
+
+#[test]
+fn a_broken_source_root_is_found() {
+    let mut memory = Memory::new(4);
+    let (mut allocator, _owner) = two_owned(&mut memory);
+    allocator.source.head = 1; // owned, but not a head
+    assert_eq!(allocator.check(), Err(Inconsistency::SourceList));
+}
+
+#[test]
+fn inconsistencies_describe_themselves() {
+    extern crate std;
+    use std::string::ToString;
+    let text = Inconsistency::ListLength {
+        head: 2,
+        counted: 2,
+        expected: 3,
+    }
+    .to_string();
+    assert_eq!(text, "list at block 2 has 2 blocks, 3 counted");
+    assert!(Inconsistency::SourceList.to_string().contains("source"));
+}
