@@ -62,6 +62,7 @@ fn replay(harness: Harness, files: &[PathBuf]) -> (usize, Vec<String>) {
     for file in files {
         let data = fs::read(file).unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
         if panic::catch_unwind(AssertUnwindSafe(|| harness(&data))).is_err() {
+            eprintln!("^ that panic came from {}", file.display());
             failures.push(file.display().to_string());
         }
     }
@@ -84,7 +85,7 @@ fn every_committed_input_passes_its_harness() {
     assert!(
         failures.is_empty(),
         "{} input(s) failed their harness (the panic messages are above); reproduce one \
-         with `cargo +nightly fuzz run TARGET --features libfuzzer FILE`:\n  {}",
+         with `cargo +nightly fuzz run --features libfuzzer -a TARGET FILE`:\n  {}",
         failures.len(),
         failures.join("\n  ")
     );
