@@ -1,4 +1,17 @@
-//! kalloc-vmem: Bonwick/Adams vmem resource allocator: arenas of any integer resource, quantum caches.
-//!
-//! This crate is being built; see the workspace README for its place in kalloc.
+#![doc = include_str!("../README.md")]
 #![no_std]
+
+#[cfg(test)]
+extern crate std;
+
+mod arena;
+mod constraints;
+mod freelist;
+mod hash;
+mod qcache;
+mod tag;
+
+pub use arena::{Arena, CheckError, Counters, Segment, SegmentState, Segments, Spans};
+pub use constraints::{Constraints, Policy};
+pub use hash::Bucket;
+pub use tag::Tag;
