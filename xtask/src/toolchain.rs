@@ -78,10 +78,16 @@ pub(crate) fn ensure_nightly(components: &[&str]) -> Result<(), Failure> {
     };
     let toolchains = cmd::output(cmd::program("rustup").args(["toolchain", "list"]))
         .map_err(|error| unavailable("rustup (needed for the nightly toolchain)", error))?;
+    // `nightly-HOST` is what `+nightly` selects; dated ones (`nightly-2025-01-01-HOST`) not.
     let have_nightly = toolchains
         .lines()
         .filter_map(|line| line.split_whitespace().next())
-        .any(|name| name == NIGHTLY || name.starts_with("nightly-"));
+        .any(|name| {
+            name == NIGHTLY
+                || name
+                    .strip_prefix("nightly-")
+                    .is_some_and(|host| !host.starts_with(|c: char| c.is_ascii_digit()))
+        });
     if !have_nightly {
         cmd::run(cmd::program("rustup").args([
             "toolchain",
