@@ -1,4 +1,21 @@
-//! kalloc-tlsf: O(1) two-level segregated fit heap with in-place realloc and growth from a Source.
-//!
-//! This crate is being built; see the workspace README for its place in kalloc.
+#![doc = include_str!("../README.md")]
 #![no_std]
+
+#[cfg(test)]
+extern crate std;
+
+#[cfg(test)]
+mod testing;
+
+mod block;
+mod check;
+mod class;
+mod heap;
+mod lists;
+mod pool;
+mod walk;
+
+pub use check::Corruption;
+pub use heap::{DEFAULT_FL, DEFAULT_MIN_IMPORT, DEFAULT_SL, Tlsf};
+pub use pool::{PoolInfo, PoolKind, Pools};
+pub use walk::{BlockInfo, Blocks};

@@ -1,0 +1,107 @@
+//! Size classes: how a block size maps to one of the `FL × SL` segregated free lists.
+//!
+//! Sizes are in bytes and always multiples of [`WORD`]. Class `(0, sl)` covers the sizes
+//! `[sl·WORD, (sl+1)·WORD)`: below `2^SHIFT` every class holds exactly one size. Class
+//! `(fl ≥ 1, sl)` covers `[2^(SHIFT+fl-1) + sl·step, ... + step)` with
+//! `step = 2^(SHIFT+fl-1-log2 SL)`: each power-of-two range is cut into `SL` equal parts.
+//!
+//! ```text
+//!  fl=0  |8|8|8|8|...|8|            sizes 0 .. 2^SHIFT, one size per class
+//!  fl=1  |8|8|8|8|...|8|            2^SHIFT .. 2^(SHIFT+1)
+//!  fl=2  |16|16|16| ... |16|        2^(SHIFT+1) .. 2^(SHIFT+2)
+//!  ...                              (64-bit, SL = 32: SHIFT = 8)
+//! ```
+
+use core::mem::size_of;
+
+/// The allocation granule and the size of a block header: one `usize`. Every block starts
+/// and ends on a multiple of it, so a header's two low bits are free for flags.
+pub(crate) const WORD: usize = size_of::<usize>();
+
+/// `log2(WORD)`.
+pub(crate) const WORD_LOG2: u32 = WORD.trailing_zeros();
+
+/// Bytes a used block spends on bookkeeping: its header.
+pub(crate) const HEADER: usize = WORD;
+
+/// The smallest block: a free block must hold its header, two free-list links and a footer.
+pub(crate) const MIN_BLOCK: usize = 4 * WORD;
+
+/// The size-class geometry of a heap with `FL` first-level and `SL` second-level classes.
+pub(crate) struct Classes<const FL: usize, const SL: usize>;
+
+impl<const FL: usize, const SL: usize> Classes<FL, SL> {
+    /// Compile-time validation of the parameters; referenced by every constructor.
+    pub(crate) const VALID: () = {
+        assert!(
+            SL.is_power_of_two() && SL >= 2 && SL <= usize::BITS as usize,
+            "SL must be a power of two in 2..=usize::BITS"
+        );
+        assert!(
+            FL >= 2 && FL <= usize::BITS as usize,
+            "FL must be in 2..=usize::BITS"
+        );
+        assert!(
+            (SL.trailing_zeros() + WORD_LOG2) as usize + FL < usize::BITS as usize,
+            "FL too large: the top class would not fit in a usize"
+        );
+    };
+
+    /// `log2(SL)`.
+    const SL_LOG2: u32 = SL.trailing_zeros();
+
+    /// Sizes below `2^SHIFT` live in first-level class 0, one size per class.
+    const SHIFT: u32 = Self::SL_LOG2 + WORD_LOG2;
+
+    /// The largest block: the top class's upper bound minus one granule.
+    pub(crate) const MAX_BLOCK: usize = (1usize << (Self::SHIFT as usize + FL - 1)) - WORD;
+
+    /// The largest alignment a request may ask for: a quarter of the largest block, so the
+    /// padding an aligned search adds always leaves room for the request itself.
+    pub(crate) const MAX_ALIGN: usize = 1usize << (Self::SHIFT as usize + FL - 3);
+
+    /// The class holding blocks of `size` bytes (`WORD <= size <= MAX_BLOCK`).
+    #[inline]
+    pub(crate) fn floor(size: usize) -> (usize, usize) {
+        debug_assert!(size <= Self::MAX_BLOCK && size % WORD == 0);
+        if size < 1 << Self::SHIFT {
+            (0, size >> WORD_LOG2)
+        } else {
+            let log = size.ilog2();
+            let fl = (log - Self::SHIFT + 1) as usize;
+            let sl = (size >> (log - Self::SL_LOG2)) - SL;
+            (fl, sl)
+        }
+    }
+
+    /// The first class whose every block holds at least `size` bytes, or `None` when that
+    /// class would lie above the top one.
+    #[inline]
+    pub(crate) fn ceil(size: usize) -> Option<(usize, usize)> {
+        debug_assert!(size <= Self::MAX_BLOCK && size % WORD == 0);
+        if size < 1 << Self::SHIFT {
+            return Some((0, size >> WORD_LOG2));
+        }
+        let step = 1usize << (size.ilog2() - Self::SL_LOG2);
+        // Cannot overflow: size <= MAX_BLOCK < usize::MAX / 2 and step <= size.
+        let rounded = (size + (step - 1)) & !(WORD - 1);
+        if rounded > Self::MAX_BLOCK {
+            return None;
+        }
+        Some(Self::floor(rounded))
+    }
+
+    /// The smallest size class `(fl, sl)` holds.
+    #[cfg(test)]
+    pub(crate) fn lower_bound(fl: usize, sl: usize) -> usize {
+        if fl == 0 {
+            sl << WORD_LOG2
+        } else {
+            let base = 1usize << (Self::SHIFT as usize + fl - 1);
+            base + (sl << (Self::SHIFT as usize + fl - 1 - Self::SL_LOG2 as usize))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

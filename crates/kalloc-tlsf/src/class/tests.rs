@@ -1,0 +1,53 @@
+use super::*;
+
+type Wide = Classes<24, 32>;
+type Narrow = Classes<8, 4>;
+
+#[test]
+fn small_sizes_map_one_to_one() {
+    for size in (WORD..256.min(32 * WORD)).step_by(WORD) {
+        assert_eq!(Wide::floor(size), (0, size / WORD));
+        assert_eq!(Wide::ceil(size), Some((0, size / WORD)));
+    }
+}
+
+#[test]
+fn every_size_lies_in_its_floor_class_and_below_its_ceil_class() {
+    fn check<const FL: usize, const SL: usize>() {
+        let mut size = MIN_BLOCK;
+        while size <= Classes::<FL, SL>::MAX_BLOCK {
+            let (fl, sl) = Classes::<FL, SL>::floor(size);
+            assert!(fl < FL && sl < SL, "size {size}");
+            let low = Classes::<FL, SL>::lower_bound(fl, sl);
+            assert!(low <= size, "size {size} below its class {low}");
+            let next = if sl + 1 < SL {
+                Classes::<FL, SL>::lower_bound(fl, sl + 1)
+            } else {
+                Classes::<FL, SL>::lower_bound(fl + 1, 0)
+            };
+            assert!(size < next, "size {size} above its class");
+            if let Some((cf, cs)) = Classes::<FL, SL>::ceil(size) {
+                let bound = Classes::<FL, SL>::lower_bound(cf, cs);
+                assert!(bound >= size, "ceil of {size} holds smaller blocks");
+                assert!((cf, cs) >= (fl, sl));
+                assert!(bound - size < next - low, "ceil of {size} skips a class");
+            } else {
+                assert!(fl == FL - 1, "only top-class sizes have no ceil");
+            }
+            // Walk sizes densely near boundaries, sparsely elsewhere.
+            size += (size / 64).max(WORD) & !(WORD - 1);
+        }
+    }
+    check::<24, 32>();
+    check::<8, 4>();
+    check::<20, 16>();
+}
+
+#[test]
+fn bounds_are_consistent() {
+    assert_eq!(Narrow::floor(Narrow::MAX_BLOCK).0, 7);
+    assert_eq!(Narrow::ceil(Narrow::MAX_BLOCK), None);
+    const { assert!(Narrow::MAX_ALIGN * 4 > Narrow::MAX_BLOCK) };
+    const { assert!(Narrow::MAX_ALIGN.is_power_of_two()) };
+    assert_eq!(Wide::lower_bound(1, 0), 32 * WORD);
+}

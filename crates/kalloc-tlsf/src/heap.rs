@@ -1,0 +1,701 @@
+//! [`Tlsf`]: the heap. Allocation, free with coalescing, in-place resizing, growth.
+
+use crate::block::{Block, FLAGS, PREV_FREE, USED, size_of_header};
+use crate::class::{Classes, HEADER, MIN_BLOCK, WORD};
+use crate::lists::FreeLists;
+use crate::pool::{self, MIN_POOL, TRAILER, Trailer};
+use core::alloc::Layout;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use kalloc_core::{Align, ByteHeap, Error, GrowableHeap, MemorySource, NoSource, Stats};
+
+/// Default number of first-level classes: blocks up to 512 GiB on 64-bit targets, 2 GiB
+/// on 32-bit ones.
+#[cfg(target_pointer_width = "64")]
+pub const DEFAULT_FL: usize = 32;
+/// Default number of second-level classes per power of two.
+#[cfg(target_pointer_width = "64")]
+pub const DEFAULT_SL: usize = 32;
+/// Default number of first-level classes: blocks up to 512 GiB on 64-bit targets, 2 GiB
+/// on 32-bit ones.
+#[cfg(not(target_pointer_width = "64"))]
+pub const DEFAULT_FL: usize = 26;
+/// Default number of second-level classes per power of two.
+#[cfg(not(target_pointer_width = "64"))]
+pub const DEFAULT_SL: usize = 16;
+
+/// Default minimum import from the source: growth asks for at least this much at once.
+pub const DEFAULT_MIN_IMPORT: usize = 64 * 1024;
+
+/// An O(1) two-level segregated fit heap.
+///
+/// * `'mem`: how long the pools it was given live.
+/// * `S`: where it grows from when a request does not fit ([`NoSource`]: it never grows).
+/// * `FL`, `SL`: the number of first-level classes (powers of two) and of second-level
+///   classes per power of two; they bound the largest block ([`Tlsf::MAX_BLOCK`]) and the
+///   size of the heap's own record (`FL × SL` list heads).
+///
+/// Allocation, free (coalescing with both neighbours) and in-place resizing take a bounded
+/// number of steps whatever the heap holds; see the crate docs for the bound.
+///
+/// **Release policy.** A pool imported from the source that becomes entirely free is
+/// released back to it, except that one such pool is kept as a spare (so a workload that
+/// repeatedly needs one more pool does not import and release it every time).
+/// [`release_free_pools`](Tlsf::release_free_pools) releases the spare too. Dropping the
+/// heap releases every imported pool, whatever it still holds.
+pub struct Tlsf<
+    'mem,
+    S: MemorySource = NoSource,
+    const FL: usize = DEFAULT_FL,
+    const SL: usize = DEFAULT_SL,
+> {
+    pub(crate) lists: FreeLists<FL, SL>,
+    /// Head of the pool list (threaded through the trailers).
+    pub(crate) pools: Option<NonNull<Trailer>>,
+    /// An entirely free imported pool kept instead of being released (may have been used
+    /// since: checked before it is relied on).
+    pub(crate) spare: Option<NonNull<Trailer>>,
+    pub(crate) source: S,
+    pub(crate) min_import: usize,
+    /// Sum of the lengths of all pools.
+    pub(crate) total: usize,
+    /// Sum of the sizes of used blocks, and their number.
+    pub(crate) used_bytes: usize,
+    pub(crate) used_count: usize,
+    _mem: PhantomData<&'mem mut [u8]>,
+}
+
+// SAFETY: the heap owns its pools exclusively (the `add_pool` contract); nothing in it is
+// tied to a thread, so moving it moves that ownership. Its source moves along (S: Send).
+unsafe impl<S: MemorySource + Send, const FL: usize, const SL: usize> Send for Tlsf<'_, S, FL, SL> {}
+
+impl<'mem> Tlsf<'mem> {
+    /// An empty heap with the default geometry and no source; give it memory with
+    /// [`add_pool`](Tlsf::add_pool) or [`add_pool_slice`](Tlsf::add_pool_slice).
+    #[must_use]
+    pub const fn new() -> Self {
+        Tlsf::with_source(NoSource)
+    }
+}
+
+impl Default for Tlsf<'_> {
+    fn default() -> Self {
+        Tlsf::new()
+    }
+}
+
+impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, SL> {
+    /// The largest block the geometry can hold (the largest request is `MAX_BLOCK - HEADER`).
+    pub const MAX_BLOCK: usize = Classes::<FL, SL>::MAX_BLOCK;
+    /// The largest alignment a request may ask for; larger ones fail with
+    /// [`Error::BadAlign`].
+    pub const MAX_ALIGN: usize = Classes::<FL, SL>::MAX_ALIGN;
+    /// The smallest pool [`add_pool`](Tlsf::add_pool) accepts.
+    pub const MIN_POOL: usize = MIN_POOL;
+    /// Bytes each live allocation costs beyond its rounded size: one header word.
+    pub const OVERHEAD: usize = HEADER;
+
+    /// An empty heap that grows from `source` when a request does not fit.
+    #[must_use]
+    pub const fn with_source(source: S) -> Self {
+        let () = Classes::<FL, SL>::VALID;
+        Tlsf {
+            lists: FreeLists::new(),
+            pools: None,
+            spare: None,
+            source,
+            min_import: DEFAULT_MIN_IMPORT,
+            total: 0,
+            used_bytes: 0,
+            used_count: 0,
+            _mem: PhantomData,
+        }
+    }
+
+    /// The source the heap grows from.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// Sets the smallest span growth imports at once (default [`DEFAULT_MIN_IMPORT`]); a
+    /// request that needs more imports what it needs. If the source refuses the larger
+    /// span, the heap retries with just what the request needs.
+    pub fn set_min_import(&mut self, bytes: usize) {
+        self.min_import = bytes;
+    }
+
+    /// The block size that holds `size` payload bytes: header added, rounded up to a word,
+    /// at least [`MIN_BLOCK`].
+    #[inline]
+    fn block_size(size: usize) -> Result<usize, Error> {
+        let rounded = size.checked_add(HEADER + WORD - 1).ok_or(Error::Overflow)? & !(WORD - 1);
+        let need = if rounded < MIN_BLOCK {
+            MIN_BLOCK
+        } else {
+            rounded
+        };
+        if need > Classes::<FL, SL>::MAX_BLOCK {
+            return Err(Error::TooLarge);
+        }
+        Ok(need)
+    }
+
+    /// Validates `layout` and returns the block size it needs (`None` for zero size).
+    #[inline]
+    fn request(layout: Layout) -> Result<Option<usize>, Error> {
+        if layout.align() > Classes::<FL, SL>::MAX_ALIGN {
+            return Err(Error::BadAlign);
+        }
+        if layout.size() == 0 {
+            return Ok(None);
+        }
+        Self::block_size(layout.size()).map(Some)
+    }
+
+    /// The well-aligned dangling pointer zero-size requests get.
+    fn dangling(align: usize) -> NonNull<u8> {
+        // `align` is a non-zero power of two; such a pointer is never dereferenced.
+        NonNull::new(core::ptr::without_provenance_mut(align)).unwrap_or(NonNull::dangling())
+    }
+
+    /// Takes a free block of at least `need` bytes out of the lists: the first non-empty
+    /// class whose blocks all fit, else the head of `need`'s own class if it fits (this
+    /// recovers what the round-up leaves idle).
+    #[inline]
+    fn take_fit(&mut self, need: usize) -> Option<(Block, usize)> {
+        if let Some((fl, sl)) = Classes::<FL, SL>::ceil(need) {
+            if let Some((fl, sl)) = self.lists.first_at_or_above(fl, sl) {
+                // SAFETY: the lists are consistent (heap invariant).
+                return unsafe { self.lists.pop(fl, sl) };
+            }
+        }
+        let (fl, sl) = Classes::<FL, SL>::floor(need);
+        let head = self.lists.head(fl, sl)?;
+        // SAFETY: a listed block is a free block of this heap.
+        let size = unsafe { head.size() };
+        if size < need {
+            return None;
+        }
+        // SAFETY: as above.
+        unsafe { self.lists.pop(fl, sl) }
+    }
+
+    /// Bytes to skip at the front of free block `block` (of `size` bytes) so that its
+    /// payload is aligned to `align` and the skipped part is either nothing or a valid
+    /// free block; `None` when `need` bytes no longer fit after it.
+    #[inline]
+    fn aligned_gap(block: Block, size: usize, need: usize, align: Align) -> Option<usize> {
+        let payload = block.addr().checked_add(HEADER)?;
+        let mut gap = align.align_up(payload)? - payload;
+        if gap != 0 && gap < MIN_BLOCK {
+            // Step on by whole alignments until the gap can hold a free block.
+            gap = gap.checked_add(align.align_up(MIN_BLOCK - gap)?)?;
+        }
+        (gap.checked_add(need)? <= size).then_some(gap)
+    }
+
+    /// As [`take_fit`](Tlsf::take_fit) for `align > WORD`; also returns the front gap.
+    fn take_aligned(
+        &mut self,
+        need: usize,
+        align: Align,
+    ) -> Result<Option<(Block, usize, usize)>, Error> {
+        // Enough for the payload whatever the block's address: a gap is either at most
+        // `align - WORD`, or was stepped past MIN_BLOCK by whole alignments, so it stays
+        // below `MIN_BLOCK + align`.
+        let padded = need
+            .checked_add(align.get() + MIN_BLOCK - WORD)
+            .ok_or(Error::Overflow)?;
+        if padded > Classes::<FL, SL>::MAX_BLOCK {
+            return Err(Error::TooLarge);
+        }
+        if let Some((fl, sl)) = Classes::<FL, SL>::ceil(padded) {
+            if let Some((fl, sl)) = self.lists.first_at_or_above(fl, sl) {
+                // SAFETY: the lists are consistent (heap invariant).
+                if let Some((block, size)) = unsafe { self.lists.pop(fl, sl) } {
+                    let gap = Self::aligned_gap(block, size, need, align);
+                    debug_assert!(gap.is_some(), "a padded class always fits");
+                    match gap {
+                        Some(gap) => return Ok(Some((block, size, gap))),
+                        // SAFETY: `block` was just popped: free, unlisted, `size` bytes.
+                        None => unsafe { self.lists.insert(block, size) },
+                    }
+                }
+            }
+        }
+        // Bounded fallback: the heads of the classes of `padded` and of `need` may fit at
+        // their actual address.
+        for size in [padded, need] {
+            let (fl, sl) = Classes::<FL, SL>::floor(size);
+            if let Some(head) = self.lists.head(fl, sl) {
+                // SAFETY: a listed block is a free block of this heap.
+                let head_size = unsafe { head.size() };
+                if let Some(gap) = Self::aligned_gap(head, head_size, need, align) {
+                    // SAFETY: `head` is listed with `head_size` bytes.
+                    unsafe { self.lists.remove(head, head_size) };
+                    return Ok(Some((head, head_size, gap)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Finds (growing the heap if needed) and unlists a free block for `need` bytes aligned
+    /// to `align`; returns it, its size and its front gap.
+    #[inline]
+    fn find(&mut self, need: usize, layout: Layout) -> Result<(Block, usize, usize), Error> {
+        if layout.align() <= WORD {
+            if let Some((block, size)) = self.take_fit(need) {
+                return Ok((block, size, 0));
+            }
+        } else if let Some(found) = self.take_aligned(need, Align::of_layout(layout))? {
+            return Ok(found);
+        }
+        self.find_after_growth(need, layout)
+    }
+
+    /// Imports a pool big enough for `layout`, then searches again.
+    #[cold]
+    fn find_after_growth(
+        &mut self,
+        need: usize,
+        layout: Layout,
+    ) -> Result<(Block, usize, usize), Error> {
+        let pool = self.pool_size_for(layout)?;
+        self.import_pool(pool)?;
+        let found = if layout.align() <= WORD {
+            self.take_fit(need).map(|(block, size)| (block, size, 0))
+        } else {
+            self.take_aligned(need, Align::of_layout(layout))?
+        };
+        // `pool_size_for` guarantees the new pool serves the request.
+        found.ok_or(Error::Exhausted)
+    }
+
+    /// Turns the unlisted free block `block` of `size` bytes into a used block of `need`
+    /// bytes starting `gap` bytes in; the gap and any tail of at least [`MIN_BLOCK`] go
+    /// back to the lists. Returns the payload pointer.
+    ///
+    /// # Safety
+    /// `block` must be a free, unlisted block of `size` bytes with `gap + need <= size`,
+    /// `gap` zero or at least `MIN_BLOCK`.
+    #[inline]
+    unsafe fn carve(&mut self, block: Block, size: usize, gap: usize, need: usize) -> NonNull<u8> {
+        // SAFETY: every block written below lies inside `block` or is its successor.
+        unsafe {
+            let (block, size, prev_flag) = if gap == 0 {
+                // A free block's predecessor is used: no PREV_FREE to keep.
+                (block, size, 0)
+            } else {
+                block.set_header(gap);
+                block.set_footer(gap);
+                self.lists.insert(block, gap);
+                (block.offset(gap), size - gap, PREV_FREE)
+            };
+            let rest = size - need;
+            if rest >= MIN_BLOCK {
+                let tail = block.offset(need);
+                tail.set_header(rest);
+                tail.set_footer(rest);
+                self.lists.insert(tail, rest);
+                block.set_header(need | USED | prev_flag);
+                self.used_bytes += need;
+            } else {
+                block.set_header(size | USED | prev_flag);
+                let next = block.offset(size);
+                next.set_header(next.header() & !PREV_FREE);
+                self.used_bytes += size;
+            }
+            self.used_count += 1;
+            block.payload()
+        }
+    }
+
+    /// Allocates a block for `layout`, growing from the source if nothing fits.
+    ///
+    /// Zero-size layouts get a dangling pointer aligned to `layout.align()` that uses no
+    /// memory. Errors: [`Error::BadAlign`] above [`MAX_ALIGN`](Tlsf::MAX_ALIGN),
+    /// [`Error::Overflow`] when size plus header wraps, [`Error::TooLarge`] above
+    /// [`MAX_BLOCK`](Tlsf::MAX_BLOCK), [`Error::Exhausted`] when nothing fits and the
+    /// source has nothing either (or the source's own error). Never panics.
+    #[inline]
+    pub fn alloc(&mut self, layout: Layout) -> Result<NonNull<u8>, Error> {
+        let Some(need) = Self::request(layout)? else {
+            return Ok(Self::dangling(layout.align()));
+        };
+        let (block, size, gap) = self.find(need, layout)?;
+        // SAFETY: `find` returns an unlisted free block with a valid gap that fits `need`.
+        Ok(unsafe { self.carve(block, size, gap, need) })
+    }
+
+    /// The used block behind `ptr`, after the checks release builds can afford (alignment,
+    /// the used bit, the size against `layout`) and, with debug assertions, a pool lookup.
+    ///
+    /// # Safety
+    /// `ptr` must satisfy [`ByteHeap::deallocate`]'s contract, except that the mistakes
+    /// this reports are caught instead of corrupting the heap.
+    #[inline]
+    unsafe fn used_block(&self, ptr: NonNull<u8>, layout: Layout) -> Result<(Block, usize), Error> {
+        let addr = ptr.as_ptr().addr();
+        if addr % WORD != 0 || addr % layout.align() != 0 {
+            return Err(Error::ForeignPointer);
+        }
+        if cfg!(debug_assertions) && !self.payload_in_pools(addr) {
+            return Err(Error::ForeignPointer);
+        }
+        // SAFETY: the caller passes a payload of this heap; its header is the word below.
+        let block = unsafe { Block::from_payload(ptr) };
+        // SAFETY: as above.
+        let header = unsafe { block.header() };
+        if header & USED == 0 {
+            return Err(Error::DoubleFree);
+        }
+        let size = size_of_header(header);
+        if size < MIN_BLOCK || size - HEADER < layout.size() {
+            return Err(Error::WrongSize);
+        }
+        Ok((block, header))
+    }
+
+    /// Whether `addr` could be a payload: inside a pool, past its first header, before its
+    /// trailer. O(pools); used by debug builds and the walk.
+    pub(crate) fn payload_in_pools(&self, addr: usize) -> bool {
+        let mut pool = self.pools;
+        while let Some(trailer) = pool {
+            // SAFETY: listed trailers are live records.
+            let info = unsafe { pool::read(trailer) };
+            let blocks = trailer.as_ptr().addr();
+            if info.base.as_ptr().addr() + HEADER <= addr && addr < blocks {
+                return true;
+            }
+            pool = info.next;
+        }
+        false
+    }
+
+    /// Frees the used block `block` whose header is `header`, merging it with free
+    /// neighbours, and applies the release policy if its pool became entirely free.
+    ///
+    /// # Safety
+    /// `block` must be a used block of this heap with that header.
+    #[inline]
+    unsafe fn free_block(&mut self, block: Block, header: usize) {
+        let mut size = size_of_header(header);
+        self.used_bytes -= size;
+        self.used_count -= 1;
+        // SAFETY: `block` and its physical neighbours are blocks of this heap; PREV_FREE
+        // says a footer lies below the header; a free successor is listed.
+        unsafe {
+            // Clear the used bit first, so a second free of the same pointer is caught
+            // even after this header has been merged into a neighbour.
+            block.set_header(header & !USED);
+            let mut start = block;
+            let next = block.offset(size);
+            let next_header = next.header();
+            if next_header & USED == 0 {
+                let next_size = size_of_header(next_header);
+                self.lists.remove(next, next_size);
+                size += next_size;
+            }
+            if header & PREV_FREE != 0 {
+                let prev_size = block.prev_footer();
+                start = block.back(prev_size);
+                self.lists.remove(start, prev_size);
+                size += prev_size;
+            }
+            start.set_header(size);
+            start.set_footer(size);
+            let after = start.offset(size);
+            let after_header = after.header();
+            after.set_header(after_header | PREV_FREE);
+            self.lists.insert(start, size);
+            if size_of_header(after_header) == 0 {
+                // `after` is a sentinel: the pool may be entirely free now.
+                let trailer = after.ptr().cast::<Trailer>();
+                if pool::read(trailer).base == start.ptr() {
+                    self.pool_emptied(trailer);
+                }
+            }
+        }
+    }
+
+    /// Frees `ptr`, allocated for `layout`.
+    ///
+    /// Detected and refused, leaving the heap unchanged: a pointer not aligned to `usize`
+    /// or to `layout.align()` ([`Error::ForeignPointer`]), a block that is not in use
+    /// ([`Error::DoubleFree`]: a second free, as long as the memory was not handed out
+    /// again meanwhile), a `layout.size()` larger than the block ([`Error::WrongSize`]).
+    /// With debug assertions, a pointer outside every pool is [`Error::ForeignPointer`]
+    /// too. Zero-size layouts are a no-op.
+    ///
+    /// # Safety
+    /// `ptr` must have been returned by this heap for `layout` and not freed since.
+    #[inline]
+    pub unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), Error> {
+        if layout.size() == 0 {
+            return Ok(());
+        }
+        // SAFETY: forwarded from the caller.
+        let (block, header) = unsafe { self.used_block(ptr, layout) }?;
+        // SAFETY: `used_block` found a used block with this header.
+        unsafe { self.free_block(block, header) };
+        Ok(())
+    }
+
+    /// Grows the used `block` (header `header`) in place to `need` bytes by taking from a
+    /// free successor; `false` when the successor is not free or not big enough.
+    ///
+    /// # Safety
+    /// `block` must be a used block of this heap with that header.
+    unsafe fn grow_in_place(&mut self, block: Block, header: usize, need: usize) -> bool {
+        let size = size_of_header(header);
+        if need <= size {
+            return true;
+        }
+        // SAFETY: the successor of a block is a block or a sentinel of the same pool;
+        // a free one is listed.
+        unsafe {
+            let next = block.offset(size);
+            let next_header = next.header();
+            let next_size = size_of_header(next_header);
+            if next_header & USED != 0 || size + next_size < need {
+                return false;
+            }
+            self.lists.remove(next, next_size);
+            let joined = size + next_size;
+            let rest = joined - need;
+            let flags = header & FLAGS;
+            if rest >= MIN_BLOCK {
+                let tail = block.offset(need);
+                tail.set_header(rest);
+                tail.set_footer(rest);
+                self.lists.insert(tail, rest);
+                block.set_header(need | flags);
+                self.used_bytes += need - size;
+            } else {
+                block.set_header(joined | flags);
+                let after = block.offset(joined);
+                after.set_header(after.header() & !PREV_FREE);
+                self.used_bytes += joined - size;
+            }
+        }
+        true
+    }
+
+    /// Shrinks the used `block` (header `header`) in place to `need` bytes; the tail goes
+    /// back to the free lists (merged with a free successor) when it can form a block.
+    ///
+    /// # Safety
+    /// `block` must be a used block of this heap with that header, `need <= size`.
+    unsafe fn shrink_in_place(&mut self, block: Block, header: usize, need: usize) {
+        let size = size_of_header(header);
+        let rest = size - need;
+        if rest == 0 {
+            return;
+        }
+        // SAFETY: as in `grow_in_place`; the tail lies inside `block`.
+        unsafe {
+            let next = block.offset(size);
+            let next_header = next.header();
+            let tail_size = if next_header & USED == 0 {
+                let next_size = size_of_header(next_header);
+                self.lists.remove(next, next_size);
+                rest + next_size
+            } else if rest >= MIN_BLOCK {
+                next.set_header(next_header | PREV_FREE);
+                rest
+            } else {
+                return;
+            };
+            let tail = block.offset(need);
+            tail.set_header(tail_size);
+            tail.set_footer(tail_size);
+            self.lists.insert(tail, tail_size);
+            block.set_header(need | (header & FLAGS));
+            self.used_bytes -= rest;
+        }
+    }
+
+    /// Moves an allocation: allocate for `new`, copy `keep` bytes, free the old block.
+    ///
+    /// # Safety
+    /// `block` must be a used block of this heap with payload `ptr`, holding at least
+    /// `keep` bytes.
+    unsafe fn relocate(
+        &mut self,
+        ptr: NonNull<u8>,
+        block: Block,
+        new: Layout,
+        keep: usize,
+    ) -> Result<NonNull<u8>, Error> {
+        let moved = self.alloc(new)?;
+        // SAFETY: both blocks are live and distinct, each holds `keep` bytes (caller and
+        // the allocation's size). The header is read again: allocating may have taken the
+        // free block before this one and cleared this header's PREV_FREE flag.
+        unsafe {
+            core::ptr::copy_nonoverlapping(ptr.as_ptr(), moved.as_ptr(), keep);
+            let header = block.header();
+            self.free_block(block, header);
+        }
+        Ok(moved)
+    }
+
+    /// Resizes an allocation to `new` (larger or smaller): in place when the block is
+    /// aligned for `new` and can grow into a free successor or shrink; otherwise by moving.
+    /// On error the allocation is untouched.
+    ///
+    /// # Safety
+    /// `ptr` must have been returned by this heap for `old` and not freed since.
+    pub unsafe fn realloc(
+        &mut self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<u8>, Error> {
+        if old.size() == 0 {
+            return self.alloc(new);
+        }
+        // SAFETY: forwarded from the caller.
+        let (block, header) = unsafe { self.used_block(ptr, old) }?;
+        let Some(need) = Self::request(new)? else {
+            // SAFETY: `used_block` validated the block.
+            unsafe { self.free_block(block, header) };
+            return Ok(Self::dangling(new.align()));
+        };
+        if ptr.as_ptr().addr() % new.align() == 0 {
+            if need <= size_of_header(header) {
+                // SAFETY: validated block, `need` fits.
+                unsafe { self.shrink_in_place(block, header, need) };
+                return Ok(ptr);
+            }
+            // SAFETY: validated block.
+            if unsafe { self.grow_in_place(block, header, need) } {
+                return Ok(ptr);
+            }
+        }
+        let keep = old.size().min(new.size());
+        // SAFETY: validated block, holds `old.size() >= keep` bytes.
+        unsafe { self.relocate(ptr, block, new, keep) }
+    }
+
+    /// Usage in O(1). `in_use` and `free` count what callers can store: block sizes less
+    /// one header each; headers, trailers and pool slack are the overhead.
+    /// `largest_free` is the head of the highest non-empty class: a request of that size
+    /// always succeeds without growing.
+    pub fn stats(&self) -> Stats {
+        let largest_free = self
+            .lists
+            .highest()
+            .and_then(|(fl, sl)| self.lists.head(fl, sl))
+            // SAFETY: a listed block is a free block of this heap.
+            .map_or(0, |head| unsafe { head.size() } - HEADER);
+        Stats {
+            total: self.total,
+            in_use: self.used_bytes - self.used_count * HEADER,
+            free: self.lists.bytes() - self.lists.count() * HEADER,
+            allocations: self.used_count,
+            largest_free,
+        }
+    }
+
+    /// The usable size of a live allocation: what its block holds beyond the header (at
+    /// least what was asked for). Returns `None` when the block is not in use.
+    ///
+    /// # Safety
+    /// `ptr` must have been returned by this heap for a non-zero size and not freed since.
+    pub unsafe fn usable_size(&self, ptr: NonNull<u8>) -> Option<usize> {
+        // SAFETY: the caller passes a live payload of this heap.
+        let header = unsafe { Block::from_payload(ptr).header() };
+        (header & USED != 0).then(|| size_of_header(header) - HEADER)
+    }
+}
+
+impl<S: MemorySource, const FL: usize, const SL: usize> Drop for Tlsf<'_, S, FL, SL> {
+    fn drop(&mut self) {
+        let mut pool = self.pools;
+        while let Some(trailer) = pool {
+            // SAFETY: listed trailers are live; `next` is read before the release.
+            let info = unsafe { pool::read(trailer) };
+            pool = info.next;
+            if info.kind == pool::kind_code(crate::PoolKind::Imported) {
+                // Nothing can be done about a refusal while dropping.
+                let _ = self.source.release(info.span());
+            }
+        }
+    }
+}
+
+// SAFETY: `alloc` hands out disjoint blocks of pool memory of at least the requested size
+// at aligned payloads; `realloc` keeps the first `min(old, new)` bytes (in place or by
+// copying); memory is only reused after `free`.
+unsafe impl<S: MemorySource, const FL: usize, const SL: usize> ByteHeap for Tlsf<'_, S, FL, SL> {
+    #[inline]
+    fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, Error> {
+        self.alloc(layout)
+    }
+
+    #[inline]
+    unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), Error> {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.free(ptr, layout) }
+    }
+
+    unsafe fn grow(
+        &mut self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<u8>, Error> {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.realloc(ptr, old, new) }
+    }
+
+    unsafe fn shrink(
+        &mut self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<u8>, Error> {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.realloc(ptr, old, new) }
+    }
+
+    fn stats(&self) -> Stats {
+        Tlsf::stats(self)
+    }
+}
+
+// SAFETY: `add_pool` only ever uses the pool to serve allocations; `pool_size_for` adds
+// the worst-case alignment gap, and the search's fallback finds the new pool's block at
+// the head of its class (see `take_fit` / `take_aligned`).
+unsafe impl<S: MemorySource, const FL: usize, const SL: usize> GrowableHeap
+    for Tlsf<'_, S, FL, SL>
+{
+    fn pool_align(&self) -> Align {
+        Align::of::<usize>()
+    }
+
+    fn pool_size_for(&self, layout: Layout) -> Result<usize, Error> {
+        let Some(need) = Self::request(layout)? else {
+            return Ok(MIN_POOL);
+        };
+        let block = if layout.align() <= WORD {
+            need
+        } else {
+            need.checked_add(layout.align() + MIN_BLOCK - WORD)
+                .ok_or(Error::Overflow)?
+        };
+        if block > Classes::<FL, SL>::MAX_BLOCK {
+            return Err(Error::TooLarge);
+        }
+        block.checked_add(TRAILER).ok_or(Error::Overflow)
+    }
+
+    unsafe fn add_pool(&mut self, base: NonNull<u8>, len: usize) -> Result<(), Error> {
+        // SAFETY: forwarded from the caller.
+        unsafe { Tlsf::add_pool(self, base, len) }
+    }
+}
+
+#[cfg(test)]
+mod tests;

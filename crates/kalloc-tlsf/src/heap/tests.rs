@@ -1,0 +1,468 @@
+use super::*;
+use crate::testing::{Buffer, fill, heap_over, holds, layout};
+use kalloc_core::{FixedRegion, Source};
+use std::vec::Vec;
+
+fn fresh(buffer: &Buffer) -> Tlsf<'_> {
+    let mut heap = Tlsf::new();
+    heap_over(buffer, &mut heap);
+    heap.check().unwrap();
+    heap
+}
+
+#[test]
+fn alloc_and_free_return_to_the_initial_state() {
+    let buffer = Buffer::new(64 * 1024);
+    let mut heap = fresh(&buffer);
+    let initial = heap.stats();
+    assert_eq!(initial.total, 64 * 1024);
+    assert_eq!(initial.allocations, 0);
+    let mut live = Vec::new();
+    for (i, size) in [1, 7, 8, 24, 25, 100, 1000, 4096, 5000]
+        .into_iter()
+        .enumerate()
+    {
+        let l = layout(size, 8);
+        let ptr = heap.alloc(l).unwrap();
+        assert_eq!(ptr.as_ptr().addr() % 8, 0);
+        fill(ptr, size, i as u8);
+        heap.check().unwrap();
+        live.push((ptr, l, i as u8));
+    }
+    assert_eq!(heap.stats().allocations, live.len());
+    for (ptr, l, byte) in live.drain(..).rev() {
+        assert!(holds(ptr, l.size(), byte));
+        // SAFETY: allocated above for `l`, freed once.
+        unsafe { heap.free(ptr, l) }.unwrap();
+        heap.check().unwrap();
+    }
+    assert_eq!(heap.stats(), initial);
+    assert_eq!(
+        heap.blocks().count(),
+        1,
+        "everything coalesced back into one block"
+    );
+}
+
+#[test]
+fn per_allocation_overhead_is_one_word() {
+    let buffer = Buffer::new(4096);
+    let mut heap = fresh(&buffer);
+    let before = heap.stats();
+    let ptr = heap.alloc(layout(40, 8)).unwrap();
+    let after = heap.stats();
+    assert_eq!(after.in_use, 40);
+    assert_eq!(after.free + 40 + HEADER, before.free);
+    // SAFETY: live allocation.
+    assert_eq!(unsafe { heap.usable_size(ptr) }, Some(40));
+    let small = heap.alloc(layout(1, 1)).unwrap();
+    // SAFETY: live allocation.
+    assert_eq!(unsafe { heap.usable_size(small) }, Some(MIN_BLOCK - HEADER));
+}
+
+#[test]
+fn zero_size_requests_get_dangling_aligned_pointers() {
+    let buffer = Buffer::new(4096);
+    let mut heap = fresh(&buffer);
+    let before = heap.stats();
+    let l = layout(0, 256);
+    let ptr = heap.alloc(l).unwrap();
+    assert_eq!(ptr.as_ptr().addr(), 256);
+    // SAFETY: the zero-size pointer goes back with its layout.
+    unsafe { heap.free(ptr, l) }.unwrap();
+    // SAFETY: growing a zero-size allocation allocates.
+    let grown = unsafe { heap.realloc(ptr, l, layout(10, 256)) }.unwrap();
+    assert_eq!(grown.as_ptr().addr() % 256, 0);
+    // SAFETY: shrinking to zero frees and returns a dangling pointer.
+    let gone = unsafe { heap.realloc(grown, layout(10, 256), l) }.unwrap();
+    assert_eq!(gone.as_ptr().addr(), 256);
+    assert_eq!(heap.stats(), before);
+    heap.check().unwrap();
+}
+
+#[test]
+fn bad_requests_are_refused_without_change() {
+    let buffer = Buffer::new(4096);
+    let mut heap = fresh(&buffer);
+    let before = heap.stats();
+    let too_aligned = layout(8, <Tlsf<'_>>::MAX_ALIGN * 2);
+    assert_eq!(heap.alloc(too_aligned), Err(Error::BadAlign));
+    let too_big = layout(<Tlsf<'_>>::MAX_BLOCK, 8);
+    assert_eq!(heap.alloc(too_big), Err(Error::TooLarge));
+    assert_eq!(heap.alloc(layout(8192, 8)), Err(Error::Exhausted));
+    assert_eq!(heap.alloc(layout(100, 4096)), Err(Error::Exhausted));
+    assert_eq!(<Tlsf<'_>>::block_size(usize::MAX - 3), Err(Error::Overflow));
+    assert_eq!(heap.stats(), before);
+    heap.check().unwrap();
+}
+
+#[test]
+fn bad_frees_are_detected_and_change_nothing() {
+    let buffer = Buffer::new(4096);
+    let mut heap = fresh(&buffer);
+    let l = layout(64, 8);
+    let a = heap.alloc(l).unwrap();
+    let b = heap.alloc(l).unwrap();
+    let c = heap.alloc(l).unwrap();
+    let before = heap.stats();
+    let unaligned = if b.as_ptr().addr() % 4096 == 0 {
+        2048
+    } else {
+        4096
+    };
+    // SAFETY: each call passes a pointer into the heap's own pool, so any header read
+    // stays in memory the heap owns; the heap must refuse them all.
+    unsafe {
+        assert_eq!(heap.free(b.add(1), l), Err(Error::ForeignPointer));
+        assert_eq!(
+            heap.free(b, layout(64, unaligned)),
+            Err(Error::ForeignPointer)
+        );
+        assert_eq!(heap.free(b, layout(4096, 8)), Err(Error::WrongSize));
+        assert_eq!(heap.stats(), before);
+        heap.check().unwrap();
+        heap.free(b, l).unwrap();
+        assert_eq!(heap.free(b, l), Err(Error::DoubleFree));
+        // `a` merges with `b`'s free block; `b`'s stale header still says free.
+        heap.free(a, l).unwrap();
+        let after = heap.stats();
+        assert_eq!(heap.free(b, l), Err(Error::DoubleFree));
+        assert_eq!(heap.free(a, l), Err(Error::DoubleFree));
+        assert_eq!(heap.stats(), after);
+        heap.check().unwrap();
+        heap.free(c, l).unwrap();
+    }
+    heap.check().unwrap();
+    assert_eq!(heap.stats().allocations, 0);
+    assert_eq!(heap.blocks().count(), 1);
+}
+
+#[test]
+#[cfg(debug_assertions)]
+fn debug_builds_refuse_pointers_outside_every_pool() {
+    let buffer = Buffer::new(4096);
+    let other = Buffer::new(256);
+    let mut heap = fresh(&buffer);
+    let before = heap.stats();
+    // SAFETY: debug builds check pool membership before touching the pointer.
+    let refused = unsafe { heap.free(other.at(64), layout(8, 8)) };
+    assert_eq!(refused, Err(Error::ForeignPointer));
+    assert_eq!(heap.stats(), before);
+}
+
+#[test]
+fn every_alignment_is_honoured_and_gaps_are_reused() {
+    let buffer = Buffer::new(256 * 1024);
+    let mut heap = fresh(&buffer);
+    let mut live = Vec::new();
+    for round in 0..3 {
+        for shift in 0..=12 {
+            let l = layout(8 + 24 * shift + round, 1 << shift);
+            let ptr = heap.alloc(l).unwrap();
+            assert_eq!(ptr.as_ptr().addr() % l.align(), 0, "align {}", l.align());
+            fill(ptr, l.size(), shift as u8);
+            heap.check().unwrap();
+            live.push((ptr, l, shift as u8));
+        }
+    }
+    for (ptr, l, byte) in live {
+        assert!(holds(ptr, l.size(), byte));
+        // SAFETY: live allocation freed once.
+        unsafe { heap.free(ptr, l) }.unwrap();
+        heap.check().unwrap();
+    }
+    assert_eq!(heap.blocks().count(), 1);
+}
+
+#[test]
+fn free_coalesces_with_both_neighbours_in_any_order() {
+    for order in [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ] {
+        let buffer = Buffer::new(4096);
+        let mut heap = fresh(&buffer);
+        let l = layout(100, 8);
+        let blocks: Vec<_> = (0..3).map(|_| heap.alloc(l).unwrap()).collect();
+        let guard = heap.alloc(l).unwrap();
+        for i in order {
+            // SAFETY: each live allocation is freed once.
+            unsafe { heap.free(blocks[i], l) }.unwrap();
+            heap.check().unwrap();
+        }
+        let free: Vec<_> = heap.blocks().filter(|b| !b.used).collect();
+        assert_eq!(
+            free.len(),
+            2,
+            "order {order:?}: the three merged, plus the tail"
+        );
+        assert_eq!(
+            free.iter()
+                .find(|b| b.start < guard.as_ptr().addr())
+                .unwrap()
+                .size,
+            3 * 112
+        );
+        // SAFETY: live allocation.
+        unsafe { heap.free(guard, l) }.unwrap();
+        assert_eq!(heap.blocks().count(), 1);
+    }
+}
+
+#[test]
+fn realloc_grows_in_place_into_a_free_successor() {
+    let buffer = Buffer::new(8192);
+    let mut heap = fresh(&buffer);
+    let a = heap.alloc(layout(100, 8)).unwrap();
+    let b = heap.alloc(layout(400, 8)).unwrap();
+    let c = heap.alloc(layout(100, 8)).unwrap();
+    fill(a, 100, 0xA1);
+    // SAFETY: live allocations.
+    unsafe { heap.free(b, layout(400, 8)) }.unwrap();
+    // SAFETY: `a` is live for its layout.
+    let grown = unsafe { heap.realloc(a, layout(100, 8), layout(300, 8)) }.unwrap();
+    assert_eq!(grown, a, "grew in place");
+    assert!(holds(grown, 100, 0xA1));
+    heap.check().unwrap();
+    // Taking the whole successor, remainder too small to split.
+    // SAFETY: live allocation.
+    let whole = unsafe { heap.realloc(a, layout(300, 8), layout(500, 8)) }.unwrap();
+    assert_eq!(whole, a);
+    heap.check().unwrap();
+    assert!(
+        heap.blocks().filter(|b| !b.used).count() == 1,
+        "only the pool tail is free"
+    );
+    // The successor `c` is used: growing must move, keeping contents.
+    // SAFETY: live allocation.
+    let moved = unsafe { heap.realloc(a, layout(500, 8), layout(1000, 8)) }.unwrap();
+    assert_ne!(moved, a);
+    assert!(holds(moved, 100, 0xA1));
+    heap.check().unwrap();
+    // SAFETY: live allocations.
+    unsafe {
+        heap.free(moved, layout(1000, 8)).unwrap();
+        heap.free(c, layout(100, 8)).unwrap();
+    }
+    assert_eq!(heap.blocks().count(), 1);
+}
+
+#[test]
+fn realloc_shrinks_in_place_and_returns_the_tail() {
+    let buffer = Buffer::new(8192);
+    let mut heap = fresh(&buffer);
+    let a = heap.alloc(layout(1000, 8)).unwrap();
+    let b = heap.alloc(layout(1000, 8)).unwrap();
+    fill(a, 1000, 0x5A);
+    let free_before = heap.stats().free;
+    // SAFETY: live allocation.
+    let shrunk = unsafe { heap.realloc(a, layout(1000, 8), layout(200, 8)) }.unwrap();
+    assert_eq!(shrunk, a);
+    assert!(holds(a, 200, 0x5A));
+    assert_eq!(heap.stats().free, free_before + 800 - HEADER);
+    heap.check().unwrap();
+    // Shrinking next to a free block merges the tail into it.
+    // SAFETY: live allocations.
+    unsafe { heap.free(b, layout(1000, 8)) }.unwrap();
+    // SAFETY: live allocation.
+    let again = unsafe { heap.realloc(a, layout(200, 8), layout(100, 8)) }.unwrap();
+    assert_eq!(again, a);
+    heap.check().unwrap();
+    assert_eq!(heap.blocks().count(), 2);
+    // A tail below the minimum block stays with the allocation.
+    // SAFETY: live allocation.
+    let tiny = unsafe { heap.realloc(a, layout(100, 8), layout(96, 8)) }.unwrap();
+    assert_eq!(tiny, a);
+    heap.check().unwrap();
+    // Shrinking to a stricter alignment the block does not meet moves it.
+    let l = layout(64, 8);
+    let odd = (0..4)
+        .map(|_| heap.alloc(l).unwrap())
+        .find(|p| p.as_ptr().addr() % 64 != 0)
+        .unwrap();
+    fill(odd, 64, 7);
+    // SAFETY: live allocation.
+    let moved = unsafe { heap.realloc(odd, l, layout(32, 64)) }.unwrap();
+    assert_eq!(moved.as_ptr().addr() % 64, 0);
+    assert!(holds(moved, 32, 7));
+    heap.check().unwrap();
+}
+
+#[test]
+fn the_fallback_finds_a_block_the_round_up_skips() {
+    // One free block whose size is not a class boundary: a request just below it rounds
+    // up to the next class, which is empty; the fallback checks the head of the exact
+    // class and finds it.
+    let buffer = Buffer::new(64 * 1024);
+    let mut heap = fresh(&buffer);
+    let all = heap.stats().largest_free;
+    let hold = heap.alloc(layout(all, 8)).unwrap();
+    heap.check().unwrap();
+    assert_eq!(heap.alloc(layout(8, 8)), Err(Error::Exhausted));
+    // SAFETY: live allocation.
+    unsafe { heap.free(hold, layout(all, 8)) }.unwrap();
+    let odd = 3000 * 8 + 8 * 3; // inside a class, above its lower bound
+    let first = heap.alloc(layout(odd, 8)).unwrap();
+    let _rest = heap.alloc(layout(heap.stats().largest_free, 8)).unwrap();
+    // SAFETY: live allocation.
+    unsafe { heap.free(first, layout(odd, 8)) }.unwrap();
+    assert_eq!(heap.stats().largest_free, odd);
+    let again = heap.alloc(layout(odd, 8)).unwrap();
+    assert_eq!(
+        again, first,
+        "the exact-class head served a request the round-up missed"
+    );
+    heap.check().unwrap();
+}
+
+#[test]
+fn largest_free_is_always_allocatable() {
+    let buffer = Buffer::new(100_000);
+    let mut heap = fresh(&buffer);
+    let mut live = Vec::new();
+    for size in [100, 5000, 300, 20_000, 7] {
+        live.push((heap.alloc(layout(size, 8)).unwrap(), size));
+    }
+    // SAFETY: live allocations.
+    unsafe {
+        heap.free(live[1].0, layout(5000, 8)).unwrap();
+        heap.free(live[3].0, layout(20_000, 8)).unwrap();
+    }
+    let largest = heap.stats().largest_free;
+    assert!(largest >= 20_000);
+    assert!(heap.alloc(layout(largest, 8)).is_ok());
+    heap.check().unwrap();
+}
+
+#[test]
+fn growth_imports_from_the_source_and_releases_with_one_spare() {
+    let mut memory = std::vec![0u8; 1 << 20];
+    let region = FixedRegion::from_slice(&mut memory);
+    let mut heap: Tlsf<'_, &FixedRegion<'_>> = Tlsf::with_source(&region);
+    heap.set_min_import(16 * 1024);
+    let l = layout(10_000, 8);
+    let a = heap.alloc(l).unwrap();
+    assert_eq!(heap.pools().count(), 1);
+    assert_eq!(heap.pools().next().unwrap().kind, crate::PoolKind::Imported);
+    let b = heap.alloc(l).unwrap();
+    let big = layout(100_000, 4096);
+    let c = heap.alloc(big).unwrap();
+    assert_eq!(c.as_ptr().addr() % 4096, 0);
+    let pools = heap.pools().count();
+    assert!(pools >= 2);
+    heap.check().unwrap();
+    // SAFETY: live allocations freed once each.
+    unsafe {
+        heap.free(c, big).unwrap();
+        heap.check().unwrap();
+        assert_eq!(
+            heap.pools().count(),
+            pools,
+            "the first emptied pool is kept as spare"
+        );
+        heap.free(a, l).unwrap();
+        heap.free(b, l).unwrap();
+    }
+    heap.check().unwrap();
+    assert_eq!(
+        heap.pools().count(),
+        1,
+        "emptied pools beyond the spare are released"
+    );
+    let kept = heap.stats().total;
+    assert_eq!(heap.release_free_pools(), kept);
+    assert_eq!(heap.pools().count(), 0);
+    assert_eq!(heap.stats(), Stats::default());
+    heap.check().unwrap();
+    assert_eq!(
+        region.stats().in_use,
+        0,
+        "everything went back to the source"
+    );
+}
+
+#[test]
+fn drop_returns_imported_pools() {
+    let mut memory = std::vec![0u8; 1 << 18];
+    let region = FixedRegion::from_slice(&mut memory);
+    {
+        let mut heap: Tlsf<'_, &FixedRegion<'_>> = Tlsf::with_source(&region);
+        let _leaked = heap.alloc(layout(1000, 8)).unwrap();
+        assert!(region.stats().in_use > 0);
+    }
+    assert_eq!(region.stats().in_use, 0);
+}
+
+#[test]
+fn growth_failure_reports_exhaustion_and_changes_nothing() {
+    let mut memory = std::vec![0u8; 4096];
+    let region = FixedRegion::from_slice(&mut memory);
+    let mut heap: Tlsf<'_, &FixedRegion<'_>> = Tlsf::with_source(&region);
+    assert_eq!(heap.alloc(layout(8000, 8)), Err(Error::Exhausted));
+    assert_eq!(heap.stats(), Stats::default());
+    // The minimum import does not fit, but what the request needs does.
+    let small = heap.alloc(layout(1000, 8)).unwrap();
+    assert!(heap.stats().total < 4096);
+    // SAFETY: live allocation.
+    unsafe { heap.free(small, layout(1000, 8)) }.unwrap();
+    heap.check().unwrap();
+    assert_eq!(region.import(1, Align::ONE).map(|_| ()), Ok(()));
+}
+
+#[test]
+fn pool_size_for_is_enough() {
+    for (size, align) in [
+        (1, 1),
+        (100, 8),
+        (5000, 16),
+        (100, 4096),
+        (3000, 256),
+        (0, 8),
+    ] {
+        let l = layout(size, align);
+        let probe: Tlsf<'_> = Tlsf::new();
+        let len = probe.pool_size_for(l).unwrap();
+        for offset in [0, 8, 24, 4096 - 8] {
+            let buffer = Buffer::new(len + 8192);
+            let mut heap = Tlsf::new();
+            // SAFETY: the buffer outlives the heap.
+            unsafe { GrowableHeap::add_pool(&mut heap, buffer.at(offset), len) }.unwrap();
+            assert!(
+                heap.alloc(l).is_ok(),
+                "size {size} align {align} offset {offset}"
+            );
+            heap.check().unwrap();
+        }
+    }
+    let probe: Tlsf<'_> = Tlsf::new();
+    assert_eq!(
+        probe.pool_size_for(layout(8, <Tlsf<'_>>::MAX_ALIGN * 2)),
+        Err(Error::BadAlign)
+    );
+    assert_eq!(probe.pool_align(), Align::of::<usize>());
+}
+
+#[test]
+fn byte_heap_trait_forwards() {
+    let buffer = Buffer::new(8192);
+    let mut heap = fresh(&buffer);
+    let byte_heap: &mut dyn ByteHeap = &mut heap;
+    let l = layout(100, 16);
+    let ptr = byte_heap.allocate(l).unwrap();
+    fill(ptr, 100, 3);
+    // SAFETY: live allocation, resized and freed through the trait.
+    unsafe {
+        let grown = byte_heap.grow(ptr, l, layout(200, 16)).unwrap();
+        assert!(holds(grown, 100, 3));
+        let shrunk = byte_heap
+            .shrink(grown, layout(200, 16), layout(50, 16))
+            .unwrap();
+        assert!(holds(shrunk, 50, 3));
+        byte_heap.deallocate(shrunk, layout(50, 16)).unwrap();
+    }
+    assert_eq!(byte_heap.stats().allocations, 0);
+}

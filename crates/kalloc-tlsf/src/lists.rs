@@ -1,0 +1,181 @@
+//! [`FreeLists`]: the `FL × SL` segregated free lists and their two-level bitmap.
+//!
+//! ```text
+//!  fl_bitmap  0b0000_0110            bit fl: some list of first level fl is non-empty
+//!  sl_bitmap[1] 0b..0100_0001        bit sl: list (fl, sl) is non-empty
+//!  heads[1][0] -> block <-> block <-> block      (doubly linked through free blocks)
+//!  heads[1][6] -> block
+//! ```
+//!
+//! Finding the first non-empty list at or above a class takes two masked
+//! trailing-zero counts; no list is ever walked.
+
+use crate::block::{Block, size_of_header};
+use crate::class::Classes;
+
+/// The free lists of one heap, with the running totals of what they hold.
+pub(crate) struct FreeLists<const FL: usize, const SL: usize> {
+    /// Bit `fl` set iff `sl_bitmap[fl] != 0`.
+    fl_bitmap: usize,
+    /// Bit `sl` of entry `fl` set iff `heads[fl][sl]` is `Some`.
+    sl_bitmap: [usize; FL],
+    /// The first block of each list.
+    heads: [[Option<Block>; SL]; FL],
+    /// Sum of the sizes of every listed block.
+    bytes: usize,
+    /// Number of listed blocks.
+    count: usize,
+}
+
+impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
+    /// No free blocks.
+    pub(crate) const fn new() -> Self {
+        FreeLists {
+            fl_bitmap: 0,
+            sl_bitmap: [0; FL],
+            heads: [[None; SL]; FL],
+            bytes: 0,
+            count: 0,
+        }
+    }
+
+    /// Sum of the sizes of the listed blocks.
+    pub(crate) const fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Number of listed blocks.
+    pub(crate) const fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The head of list `(fl, sl)`.
+    pub(crate) fn head(&self, fl: usize, sl: usize) -> Option<Block> {
+        self.heads[fl][sl]
+    }
+
+    /// Whether the bitmaps say list `(fl, sl)` is non-empty.
+    #[cfg(test)]
+    pub(crate) fn marked(&self, fl: usize, sl: usize) -> bool {
+        self.sl_bitmap[fl] & (1 << sl) != 0 && self.fl_bitmap & (1 << fl) != 0
+    }
+
+    /// The raw first-level bitmap (for the checker).
+    pub(crate) const fn fl_bitmap(&self) -> usize {
+        self.fl_bitmap
+    }
+
+    /// The raw second-level bitmap of `fl` (for the checker).
+    pub(crate) fn sl_bitmap(&self, fl: usize) -> usize {
+        self.sl_bitmap[fl]
+    }
+
+    /// The first non-empty list at or above `(fl, sl)`: two bit scans.
+    #[inline]
+    pub(crate) fn first_at_or_above(&self, fl: usize, sl: usize) -> Option<(usize, usize)> {
+        let here = self.sl_bitmap[fl] & (usize::MAX << sl);
+        if here != 0 {
+            return Some((fl, here.trailing_zeros() as usize));
+        }
+        // `<< fl << 1` rather than `<< (fl + 1)`: fl + 1 may equal usize::BITS.
+        let above = self.fl_bitmap & ((usize::MAX << fl) << 1);
+        if above == 0 {
+            return None;
+        }
+        let fl = above.trailing_zeros() as usize;
+        Some((fl, self.sl_bitmap[fl].trailing_zeros() as usize))
+    }
+
+    /// The highest non-empty list.
+    pub(crate) fn highest(&self) -> Option<(usize, usize)> {
+        if self.fl_bitmap == 0 {
+            return None;
+        }
+        let fl = self.fl_bitmap.ilog2() as usize;
+        Some((fl, self.sl_bitmap[fl].ilog2() as usize))
+    }
+
+    /// Pushes a free block of `size` bytes onto the front of its list.
+    ///
+    /// # Safety
+    /// `block` must be a free block of `size` bytes (header already written), in a pool of
+    /// this heap, and in no list.
+    #[inline]
+    pub(crate) unsafe fn insert(&mut self, block: Block, size: usize) {
+        let (fl, sl) = Classes::<FL, SL>::floor(size);
+        let head = self.heads[fl][sl];
+        // SAFETY: `block` and `head` are free blocks of this heap (caller; list invariant).
+        unsafe {
+            block.set_next_free(head);
+            block.set_prev_free(None);
+            if let Some(head) = head {
+                head.set_prev_free(Some(block));
+            }
+        }
+        self.heads[fl][sl] = Some(block);
+        self.sl_bitmap[fl] |= 1 << sl;
+        self.fl_bitmap |= 1 << fl;
+        self.bytes += size;
+        self.count += 1;
+    }
+
+    /// Unlinks a free block of `size` bytes from its list.
+    ///
+    /// # Safety
+    /// `block` must be a listed free block of `size` bytes.
+    #[inline]
+    pub(crate) unsafe fn remove(&mut self, block: Block, size: usize) {
+        let (fl, sl) = Classes::<FL, SL>::floor(size);
+        // SAFETY: `block` is listed (caller), so its links and neighbours are free blocks.
+        unsafe {
+            let next = block.next_free();
+            let prev = block.prev_free();
+            if let Some(next) = next {
+                next.set_prev_free(prev);
+            }
+            match prev {
+                Some(prev) => prev.set_next_free(next),
+                None => {
+                    debug_assert_eq!(self.heads[fl][sl], Some(block));
+                    self.set_head(fl, sl, next);
+                }
+            }
+        }
+        self.bytes -= size;
+        self.count -= 1;
+    }
+
+    /// Removes and returns the head of the non-empty list `(fl, sl)` with its size.
+    ///
+    /// # Safety
+    /// The lists must be consistent (they are, unless memory was corrupted from outside).
+    #[inline]
+    pub(crate) unsafe fn pop(&mut self, fl: usize, sl: usize) -> Option<(Block, usize)> {
+        let block = self.heads[fl][sl]?;
+        // SAFETY: a listed block is a free block of this heap; so is its successor.
+        let (size, next) = unsafe { (size_of_header(block.header()), block.next_free()) };
+        if let Some(next) = next {
+            // SAFETY: as above.
+            unsafe { next.set_prev_free(None) };
+        }
+        self.set_head(fl, sl, next);
+        self.bytes -= size;
+        self.count -= 1;
+        Some((block, size))
+    }
+
+    /// Replaces the head of `(fl, sl)`, keeping the bitmaps in step.
+    #[inline]
+    fn set_head(&mut self, fl: usize, sl: usize, head: Option<Block>) {
+        self.heads[fl][sl] = head;
+        if head.is_none() {
+            self.sl_bitmap[fl] &= !(1 << sl);
+            if self.sl_bitmap[fl] == 0 {
+                self.fl_bitmap &= !(1 << fl);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,471 @@
+//! Pools: the memory regions a heap manages, each closed by a [`Trailer`].
+//!
+//! ```text
+//!  base                                                   base + len
+//!  | block | block | block | ... | block | Trailer (sentinel, links, span) |slack|
+//!                                        ^ the sentinel is a zero-size used block header:
+//!                                          the last block's successor, never coalesced
+//! ```
+//!
+//! Trailers form a doubly linked list of every pool (for the walk, the checker, overlap
+//! checks and O(1) release). A pool added with [`Tlsf::add_pool`] that touches another such
+//! pool is merged with it: the trailer between them becomes free memory. Borrowed (slice)
+//! and imported pools never merge, so an imported pool can go back to its source exactly
+//! as it came.
+
+use crate::Tlsf;
+use crate::block::{Block, PREV_FREE, USED, size_of_header};
+use crate::class::{Classes, MIN_BLOCK, WORD};
+use core::mem::{align_of, size_of};
+use core::ptr::NonNull;
+use kalloc_core::{Error, MemorySource, Span};
+
+/// Where a pool's memory came from; decides whether it merges and whether it is released.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PoolKind {
+    /// Added with [`Tlsf::add_pool`]: merges with adjacent pools added the same way.
+    Added,
+    /// Added with [`Tlsf::add_pool_slice`]: never merges.
+    Borrowed,
+    /// Imported from the heap's source: never merges, and is released back to the source
+    /// when it becomes entirely free (see [`Tlsf`]'s release policy).
+    Imported,
+}
+
+/// One pool as the heap sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PoolInfo {
+    /// The bytes the pool was made of (merged pools: the union).
+    pub span: Span,
+    /// Where it came from.
+    pub kind: PoolKind,
+}
+
+/// The record at the end of every pool. Its first word is the sentinel header.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(crate) struct Trailer {
+    /// Header of the zero-size end block: [`USED`], plus [`PREV_FREE`] when the last block
+    /// is free.
+    pub(crate) sentinel: usize,
+    /// Neighbours in the pool list.
+    pub(crate) prev: Option<NonNull<Trailer>>,
+    pub(crate) next: Option<NonNull<Trailer>>,
+    /// The pool's first byte, which is its first block's header.
+    pub(crate) base: NonNull<u8>,
+    /// The pool's length as given (imported pools: the span the source returned).
+    pub(crate) len: usize,
+    /// The [`PoolKind`], as `kind_code`.
+    pub(crate) kind: usize,
+}
+
+/// The bytes a trailer takes at the end of a pool.
+pub(crate) const TRAILER: usize = size_of::<Trailer>();
+
+/// The smallest pool: one minimum block and a trailer.
+pub(crate) const MIN_POOL: usize = MIN_BLOCK + TRAILER;
+
+const _: () = assert!(TRAILER % WORD == 0 && align_of::<Trailer>() <= WORD);
+
+/// The code a trailer stores for `kind`.
+pub(crate) const fn kind_code(kind: PoolKind) -> usize {
+    match kind {
+        PoolKind::Added => 1,
+        PoolKind::Borrowed => 2,
+        PoolKind::Imported => 3,
+    }
+}
+
+/// The kind a trailer code stands for, `None` for a corrupted code.
+pub(crate) const fn kind_of(code: usize) -> Option<PoolKind> {
+    match code {
+        1 => Some(PoolKind::Added),
+        2 => Some(PoolKind::Borrowed),
+        3 => Some(PoolKind::Imported),
+        _ => None,
+    }
+}
+
+impl Trailer {
+    /// The pool's span.
+    pub(crate) fn span(&self) -> Span {
+        // The span was validated (Span::try_new) when the pool was added or merged.
+        Span::new(self.base.as_ptr().addr(), self.len)
+    }
+
+    /// The bytes of the pool that hold blocks and the trailer (`len` rounded down to WORD).
+    pub(crate) const fn usable(&self) -> usize {
+        self.len & !(WORD - 1)
+    }
+}
+
+/// Reads a trailer.
+///
+/// # Safety
+/// `trailer` must be a trailer of a pool of the heap.
+pub(crate) unsafe fn read(trailer: NonNull<Trailer>) -> Trailer {
+    // SAFETY: trailers are aligned, initialised records in pool memory (caller).
+    unsafe { trailer.read() }
+}
+
+/// The pool's first block.
+pub(crate) fn first_block(trailer: &Trailer) -> Block {
+    Block::at(trailer.base)
+}
+
+impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, SL> {
+    /// Adds `len` bytes at `base` as a pool.
+    ///
+    /// The pool merges with any pool added by this method that it touches (the trailer
+    /// between them becomes free memory). Bytes past the last multiple of `usize` are left
+    /// unused.
+    ///
+    /// Errors, each leaving the heap unchanged: [`Error::Misaligned`] when `base` is not
+    /// aligned to `usize`, [`Error::Overflow`] when the range wraps the address space,
+    /// [`Error::TooSmall`] below [`Tlsf::MIN_POOL`] bytes, [`Error::TooLarge`] for a pool
+    /// whose free block would exceed the largest size class, [`Error::Overlap`] with a pool
+    /// already managed.
+    ///
+    /// # Safety
+    /// The bytes must be valid for reads and writes, used by nothing else, and stay so for
+    /// as long as the heap lives (`'mem`). When the pool touches a pool added earlier with
+    /// `add_pool`, the heap accesses the merged range through either pointer: both must be
+    /// derived from one pointer valid for the whole merged range (as pointers into one
+    /// memory region are).
+    pub unsafe fn add_pool(&mut self, base: NonNull<u8>, len: usize) -> Result<(), Error> {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.insert_pool(base, len, PoolKind::Added) }
+    }
+
+    /// Adds a borrowed buffer as a pool, first rounding its start up to `usize` alignment.
+    /// Such pools never merge with others.
+    ///
+    /// Errors as [`add_pool`](Tlsf::add_pool), except that it cannot be misaligned.
+    pub fn add_pool_slice(&mut self, memory: &'mem mut [u8]) -> Result<(), Error> {
+        let len = memory.len();
+        let base = NonNull::from(memory).cast::<u8>();
+        let skip = base.as_ptr().addr().wrapping_neg() % WORD;
+        if len < skip {
+            return Err(Error::TooSmall);
+        }
+        // SAFETY: `skip <= len`, so the pointer stays inside the slice.
+        let aligned = unsafe { base.add(skip) };
+        // SAFETY: a `&mut` slice is valid, exclusive memory; the lifetime bound below keeps
+        // it so for `'mem`.
+        unsafe { self.insert_pool(aligned, len - skip, PoolKind::Borrowed) }
+    }
+
+    /// Adds a pool of `kind`; see [`add_pool`](Tlsf::add_pool).
+    ///
+    /// # Safety
+    /// As [`add_pool`](Tlsf::add_pool).
+    pub(crate) unsafe fn insert_pool(
+        &mut self,
+        base: NonNull<u8>,
+        len: usize,
+        kind: PoolKind,
+    ) -> Result<(), Error> {
+        let addr = base.as_ptr().addr();
+        if addr % WORD != 0 {
+            return Err(Error::Misaligned);
+        }
+        let span = Span::try_new(addr, len)?;
+        let usable = len & !(WORD - 1);
+        if usable < MIN_POOL {
+            return Err(Error::TooSmall);
+        }
+        if usable - TRAILER > Classes::<FL, SL>::MAX_BLOCK {
+            return Err(Error::TooLarge);
+        }
+        let (mut before, mut after) = (None, None);
+        let mut pool = self.pools;
+        while let Some(trailer) = pool {
+            // SAFETY: every listed trailer is a live pool's record.
+            let info = unsafe { read(trailer) };
+            if info.span().overlaps(span) {
+                return Err(Error::Overlap);
+            }
+            if kind == PoolKind::Added && info.kind == kind_code(PoolKind::Added) {
+                if info.span().end() == addr && info.usable() == info.len {
+                    before = Some(trailer);
+                } else if span.end() == info.span().base() {
+                    after = Some(trailer);
+                }
+            }
+            pool = info.next;
+        }
+        // Merging must not create a pool whose one free block exceeds the largest class.
+        let merged_len = |side: Option<NonNull<Trailer>>| {
+            // SAFETY: `side` is a listed trailer.
+            side.map_or(0, |t| unsafe { read(t) }.len)
+        };
+        let fits = |extra: usize| usable + extra - TRAILER <= Classes::<FL, SL>::MAX_BLOCK;
+        if !fits(merged_len(before) + merged_len(after)) {
+            if fits(merged_len(before)) {
+                after = None;
+            } else if fits(merged_len(after)) {
+                before = None;
+            } else {
+                (before, after) = (None, None);
+            }
+        }
+        // SAFETY: the memory is valid and exclusive (caller); `before`/`after` are listed
+        // pools that touch it, and the caller allows access across the joint.
+        unsafe { self.join_pool(base, len, usable, kind, before, after) };
+        Ok(())
+    }
+
+    /// Turns the validated pool into free memory, merged with `before` / `after`.
+    ///
+    /// # Safety
+    /// As [`insert_pool`](Tlsf::insert_pool), after its checks passed.
+    unsafe fn join_pool(
+        &mut self,
+        base: NonNull<u8>,
+        len: usize,
+        usable: usize,
+        kind: PoolKind,
+        before: Option<NonNull<Trailer>>,
+        after: Option<NonNull<Trailer>>,
+    ) {
+        // Read and unlink `before` first: its trailer is about to become free memory.
+        // SAFETY: `before` is a listed trailer.
+        let low = before.map(|trailer| unsafe { read(trailer) });
+        if let Some(trailer) = before {
+            // SAFETY: as above.
+            unsafe { self.unlink_pool(trailer) };
+        }
+        // The new free block runs from the old trailer of `before` (or `base`) to the
+        // first block of `after` (or the new trailer).
+        let (mut start, mut size) = match before {
+            Some(trailer) => (Block::at(trailer.cast()), usable + TRAILER),
+            None => (Block::at(base), usable),
+        };
+        if after.is_none() {
+            size -= TRAILER;
+        }
+        // SAFETY: all blocks touched below are in `before`, the new memory or `after`,
+        // which the caller lets us access through these pointers.
+        unsafe {
+            if let (Some(low), Some(trailer)) = (low, before) {
+                if low.sentinel & PREV_FREE != 0 {
+                    let sentinel = Block::at(trailer.cast());
+                    let last_size = sentinel.prev_footer();
+                    let last = sentinel.back(last_size);
+                    self.lists.remove(last, last_size);
+                    (start, size) = (last, size + last_size);
+                }
+            }
+            if let Some(trailer) = after {
+                let first = first_block(&read(trailer));
+                let header = first.header();
+                if header & USED == 0 {
+                    let first_size = size_of_header(header);
+                    self.lists.remove(first, first_size);
+                    size += first_size;
+                }
+            }
+            start.set_header(size);
+            start.set_footer(size);
+            let next = start.offset(size);
+            self.lists.insert(start, size);
+            match after {
+                Some(trailer) => {
+                    next.set_header(next.header() | PREV_FREE);
+                    let record = trailer.as_ptr();
+                    (*record).base = low.map_or(base, |low| low.base);
+                    (*record).len += len + low.map_or(0, |low| low.len);
+                }
+                None => {
+                    let trailer = next.ptr().cast::<Trailer>();
+                    trailer.write(Trailer {
+                        sentinel: USED | PREV_FREE,
+                        prev: None,
+                        next: None,
+                        base: low.map_or(base, |low| low.base),
+                        len: len + low.map_or(0, |low| low.len),
+                        kind: kind_code(kind),
+                    });
+                    self.link_pool(trailer);
+                }
+            }
+        }
+        self.total += len;
+    }
+
+    /// Puts `trailer` at the front of the pool list.
+    ///
+    /// # Safety
+    /// `trailer` must be an initialised trailer not in the list.
+    pub(crate) unsafe fn link_pool(&mut self, trailer: NonNull<Trailer>) {
+        // SAFETY: `trailer` and the old head are trailers of pools of this heap.
+        unsafe {
+            (*trailer.as_ptr()).prev = None;
+            (*trailer.as_ptr()).next = self.pools;
+            if let Some(head) = self.pools {
+                (*head.as_ptr()).prev = Some(trailer);
+            }
+        }
+        self.pools = Some(trailer);
+    }
+
+    /// Takes `trailer` out of the pool list.
+    ///
+    /// # Safety
+    /// `trailer` must be in the list.
+    pub(crate) unsafe fn unlink_pool(&mut self, trailer: NonNull<Trailer>) {
+        // SAFETY: `trailer` and its neighbours are listed trailers.
+        unsafe {
+            let Trailer { prev, next, .. } = read(trailer);
+            if let Some(next) = next {
+                (*next.as_ptr()).prev = prev;
+            }
+            match prev {
+                Some(prev) => (*prev.as_ptr()).next = next,
+                None => self.pools = next,
+            }
+        }
+        if self.spare == Some(trailer) {
+            self.spare = None;
+        }
+    }
+
+    /// Whether the pool of `trailer` is one free block.
+    ///
+    /// # Safety
+    /// `trailer` must be in the list.
+    pub(crate) unsafe fn pool_is_free(&self, trailer: NonNull<Trailer>) -> bool {
+        // SAFETY: a listed trailer's first block is a block of this heap.
+        unsafe {
+            let info = read(trailer);
+            let header = first_block(&info).header();
+            header & USED == 0 && size_of_header(header) == info.usable() - TRAILER
+        }
+    }
+
+    /// Called when a free block became the whole pool of `trailer`: applies the release
+    /// policy (keep one entirely free imported pool as a spare, release the others).
+    ///
+    /// # Safety
+    /// `trailer` must be in the list, and its pool entirely free.
+    pub(crate) unsafe fn pool_emptied(&mut self, trailer: NonNull<Trailer>) {
+        // SAFETY: listed trailer (caller).
+        if unsafe { read(trailer) }.kind != kind_code(PoolKind::Imported) {
+            return;
+        }
+        match self.spare {
+            // SAFETY: the spare is a listed trailer (unlinking clears it).
+            Some(spare) if spare != trailer && unsafe { self.pool_is_free(spare) } => {
+                // A refused release keeps the pool; the heap stays consistent either way.
+                // SAFETY: `trailer` is listed and entirely free (caller).
+                let _ = unsafe { self.release_pool(trailer) };
+            }
+            _ => self.spare = Some(trailer),
+        }
+    }
+
+    /// Gives the entirely free pool of `trailer` back to the source. On a refused release
+    /// the pool stays in the heap.
+    ///
+    /// # Safety
+    /// `trailer` must be in the list, its pool imported and entirely free.
+    pub(crate) unsafe fn release_pool(&mut self, trailer: NonNull<Trailer>) -> Result<(), Error> {
+        // SAFETY: a listed trailer and its pool's single free block.
+        let info = unsafe { read(trailer) };
+        let block = first_block(&info);
+        let size = info.usable() - TRAILER;
+        // SAFETY: the pool is one free block of `size` bytes (caller), so it is listed.
+        unsafe {
+            self.lists.remove(block, size);
+            self.unlink_pool(trailer);
+        }
+        self.total -= info.len;
+        if let Err(error) = self.source.release(info.span()) {
+            // SAFETY: the pool is still ours: put it back as it was.
+            unsafe {
+                self.lists.insert(block, size);
+                self.link_pool(trailer);
+            }
+            self.total += info.len;
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    /// Releases every entirely free imported pool (the kept spare included) back to the
+    /// source; returns how many bytes went back. O(number of pools).
+    pub fn release_free_pools(&mut self) -> usize {
+        let mut released = 0;
+        let mut pool = self.pools;
+        while let Some(trailer) = pool {
+            // SAFETY: listed trailers; `next` is read before the pool may go away.
+            let info = unsafe { read(trailer) };
+            pool = info.next;
+            // SAFETY: as above.
+            if info.kind == kind_code(PoolKind::Imported) && unsafe { self.pool_is_free(trailer) } {
+                // SAFETY: listed, imported, entirely free.
+                if unsafe { self.release_pool(trailer) }.is_ok() {
+                    released += info.len;
+                }
+            }
+        }
+        released
+    }
+
+    /// Imports a pool that makes `need_pool` bytes of pool available, trying the
+    /// configured minimum import first.
+    #[cold]
+    pub(crate) fn import_pool(&mut self, need_pool: usize) -> Result<(), Error> {
+        let align = kalloc_core::Align::of::<usize>();
+        let wanted = need_pool.max(self.min_import);
+        let span = match self.source.import(wanted, align) {
+            Ok(span) => span,
+            Err(_) if wanted > need_pool => self.source.import(need_pool, align)?,
+            Err(error) => return Err(error),
+        };
+        let added = match self.source.ptr(span) {
+            // SAFETY: the source promises the span's bytes are valid, exclusive and ours
+            // until we release them (MemorySource), and the pointer carries provenance.
+            Ok(base) => unsafe { self.insert_pool(base, span.len(), PoolKind::Imported) },
+            Err(error) => Err(error),
+        };
+        if let Err(error) = added {
+            // Nothing of the span was used; hand it straight back.
+            let _ = self.source.release(span);
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    /// The pools, most recently added first.
+    pub fn pools(&self) -> Pools<'_> {
+        Pools {
+            next: self.pools,
+            _heap: core::marker::PhantomData,
+        }
+    }
+}
+
+/// Iterator over a heap's pools; see [`Tlsf::pools`].
+#[derive(Debug)]
+pub struct Pools<'heap> {
+    next: Option<NonNull<Trailer>>,
+    _heap: core::marker::PhantomData<&'heap ()>,
+}
+
+impl Iterator for Pools<'_> {
+    type Item = PoolInfo;
+    fn next(&mut self) -> Option<PoolInfo> {
+        let trailer = self.next?;
+        // SAFETY: the iterator borrows the heap, so its listed trailers stay valid.
+        let info = unsafe { read(trailer) };
+        self.next = info.next;
+        Some(PoolInfo {
+            span: info.span(),
+            kind: kind_of(info.kind).unwrap_or(PoolKind::Added),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,149 @@
+use super::*;
+use crate::testing::{Buffer, layout};
+use std::vec::Vec;
+
+fn kinds(heap: &Tlsf<'_>) -> Vec<(usize, usize, PoolKind)> {
+    let mut pools: Vec<_> = heap
+        .pools()
+        .map(|p| (p.span.base(), p.span.len(), p.kind))
+        .collect();
+    pools.sort_by_key(|p| p.0);
+    pools
+}
+
+#[test]
+fn bad_pools_are_refused_without_change() {
+    let buffer = Buffer::new(8192);
+    let mut heap = Tlsf::new();
+    // SAFETY: every pool lies in `buffer`, which outlives the heap.
+    unsafe {
+        assert_eq!(heap.add_pool(buffer.at(1), 1024), Err(Error::Misaligned));
+        assert_eq!(
+            heap.add_pool(buffer.at(0), MIN_POOL - 1),
+            Err(Error::TooSmall)
+        );
+        assert_eq!(
+            heap.add_pool(buffer.at(0), usize::MAX),
+            Err(Error::Overflow)
+        );
+        heap.add_pool(buffer.at(1024), 1024).unwrap();
+        let before = heap.stats();
+        assert_eq!(heap.add_pool(buffer.at(512), 1024), Err(Error::Overlap));
+        assert_eq!(heap.add_pool(buffer.at(1536), 1024), Err(Error::Overlap));
+        assert_eq!(heap.add_pool(buffer.at(1024), 1024), Err(Error::Overlap));
+        assert_eq!(heap.stats(), before);
+    }
+    heap.check().unwrap();
+    let mut small: Tlsf<'_, kalloc_core::NoSource, 2, 4> = Tlsf::with_source(kalloc_core::NoSource);
+    let limit = <Tlsf<'_, kalloc_core::NoSource, 2, 4>>::MAX_BLOCK;
+    let big = Buffer::new(limit + 1024);
+    // SAFETY: inside `big`.
+    unsafe {
+        assert_eq!(
+            small.add_pool(big.at(0), limit + TRAILER + WORD),
+            Err(Error::TooLarge)
+        );
+        small.add_pool(big.at(0), limit + TRAILER).unwrap();
+    }
+    small.check().unwrap();
+    let mut tiny = [0u8; 8];
+    let mut other: Tlsf<'_> = Tlsf::new();
+    assert_eq!(other.add_pool_slice(&mut tiny), Err(Error::TooSmall));
+}
+
+#[test]
+fn adjacent_pools_merge_on_either_side() {
+    let buffer = Buffer::new(4096);
+    let mut heap = Tlsf::new();
+    // SAFETY: all pools are cut from `buffer`'s one base pointer.
+    unsafe {
+        heap.add_pool(buffer.at(1024), 1024).unwrap();
+        heap.add_pool(buffer.at(2048), 1024).unwrap(); // after
+        heap.check().unwrap();
+        assert_eq!(
+            kinds(&heap),
+            [(buffer.addr() + 1024, 2048, PoolKind::Added)]
+        );
+        heap.add_pool(buffer.at(0), 1024).unwrap(); // before
+        heap.check().unwrap();
+        assert_eq!(kinds(&heap), [(buffer.addr(), 3072, PoolKind::Added)]);
+    }
+    assert_eq!(heap.blocks().count(), 1);
+    assert_eq!(heap.stats().total, 3072);
+    assert_eq!(heap.stats().free, 3072 - TRAILER - WORD);
+}
+
+#[test]
+fn a_pool_filling_a_hole_merges_both_sides_and_keeps_used_blocks() {
+    let buffer = Buffer::new(3 * 1024);
+    let mut heap = Tlsf::new();
+    // SAFETY: all pools are cut from `buffer`'s one base pointer.
+    unsafe {
+        heap.add_pool(buffer.at(0), 1024).unwrap();
+        heap.add_pool(buffer.at(2048), 1024).unwrap();
+    }
+    // Use the start of the high pool, and leave the low pool's last block free.
+    let high = heap.alloc(layout(600, 8)).unwrap();
+    let low = heap.alloc(layout(200, 8)).unwrap();
+    assert!(
+        high.as_ptr().addr() > buffer.addr() + 2048 || low.as_ptr().addr() > buffer.addr() + 2048
+    );
+    heap.check().unwrap();
+    // SAFETY: the hole between the two pools, from the same base pointer.
+    unsafe { heap.add_pool(buffer.at(1024), 1024) }.unwrap();
+    heap.check().unwrap();
+    assert_eq!(kinds(&heap), [(buffer.addr(), 3072, PoolKind::Added)]);
+    // SAFETY: live allocations.
+    unsafe {
+        heap.free(high, layout(600, 8)).unwrap();
+        heap.free(low, layout(200, 8)).unwrap();
+    }
+    heap.check().unwrap();
+    assert_eq!(heap.blocks().count(), 1);
+}
+
+#[test]
+fn slices_and_separate_pools_do_not_merge() {
+    let mut first = [0u64; 64];
+    let mut second = [0u64; 64];
+    let mut heap = Tlsf::new();
+    // SAFETY: reinterpreting u64 arrays as bytes.
+    let (a, b) = unsafe {
+        (
+            core::slice::from_raw_parts_mut(first.as_mut_ptr().cast::<u8>(), 512),
+            core::slice::from_raw_parts_mut(second.as_mut_ptr().cast::<u8>(), 512),
+        )
+    };
+    heap.add_pool_slice(a).unwrap();
+    heap.add_pool_slice(b).unwrap();
+    heap.check().unwrap();
+    assert_eq!(heap.pools().count(), 2);
+    assert!(heap.pools().all(|p| p.kind == PoolKind::Borrowed));
+    // A 600-byte request fits in neither.
+    assert_eq!(heap.alloc(layout(600, 8)), Err(Error::Exhausted));
+    let x = heap.alloc(layout(400, 8)).unwrap();
+    let y = heap.alloc(layout(400, 8)).unwrap();
+    assert_ne!(x, y);
+    heap.check().unwrap();
+}
+
+#[test]
+fn merging_stops_below_the_largest_block() {
+    type Small<'a> = Tlsf<'a, kalloc_core::NoSource, 3, 4>;
+    let limit = <Small<'_>>::MAX_BLOCK;
+    let half = (limit / 2 + TRAILER) & !(WORD - 1);
+    let buffer = Buffer::new(4 * half);
+    let mut heap: Small<'_> = Tlsf::with_source(kalloc_core::NoSource);
+    // SAFETY: pools cut from one buffer.
+    unsafe {
+        heap.add_pool(buffer.at(0), half).unwrap();
+        heap.add_pool(buffer.at(half), half).unwrap();
+        heap.add_pool(buffer.at(2 * half), half).unwrap();
+    }
+    heap.check().unwrap();
+    assert!(
+        heap.pools().count() >= 2,
+        "three halves cannot form one block"
+    );
+    assert!(heap.pools().all(|p| p.span.len() - TRAILER <= limit));
+}
