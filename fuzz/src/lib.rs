@@ -5,6 +5,7 @@
 //! * [`shadow`]: the shadow model of live allocations: no overlap, fill patterns.
 //! * [`no_heap`]: a `#[global_allocator]` guard proving code under test never uses a heap.
 
+pub mod block;
 pub mod no_heap;
 pub mod rng;
 pub mod shadow;
@@ -14,7 +15,11 @@ pub mod vmem;
 /// Every fuzz harness by target name: `fuzz/fuzz_targets/NAME.rs` runs `TARGETS[NAME]`, and
 /// the corpus replay test feeds each committed input in `fuzz/corpus/NAME/` to the same
 /// function on stable, so regressions stay caught without nightly.
-pub const TARGETS: &[(&str, Harness)] = &[("tlsf", tlsf::run), ("vmem", vmem::run)];
+pub const TARGETS: &[(&str, Harness)] = &[
+    ("block", block::run),
+    ("tlsf", tlsf::run),
+    ("vmem", vmem::run),
+];
 
 /// A fuzz harness: decodes an operation sequence from the bytes and checks every result
 /// against the shadow model, panicking on the first disagreement.
