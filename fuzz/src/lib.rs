@@ -5,6 +5,7 @@
 //! * [`shadow`]: the shadow model of live allocations: no overlap, fill patterns.
 //! * [`no_heap`]: a `#[global_allocator]` guard proving code under test never uses a heap.
 
+pub mod arena;
 pub mod block;
 pub mod no_heap;
 pub mod rng;
@@ -16,6 +17,7 @@ pub mod vmem;
 /// the corpus replay test feeds each committed input in `fuzz/corpus/NAME/` to the same
 /// function on stable, so regressions stay caught without nightly.
 pub const TARGETS: &[(&str, Harness)] = &[
+    ("arena", arena::run),
     ("block", block::run),
     ("tlsf", tlsf::run),
     ("vmem", vmem::run),

@@ -81,8 +81,9 @@ pub struct BlockBumpArena<S: MemorySource> {
     pub(crate) importing: Cell<bool>,
     /// Identity for marks; 0 until the first checkpoint draws one.
     pub(crate) id: Cell<usize>,
-    /// Number of rewinds and resets so far: the time marks and history records carry.
-    pub(crate) clock: u64,
+    /// Number of checkpoints, rewinds and resets so far: the time marks and history records
+    /// carry.
+    pub(crate) clock: Cell<u64>,
     /// Clock value at the last reset: marks from before it are stale.
     pub(crate) reset_clock: u64,
     /// Rewinds that can still make a mark stale.
@@ -107,7 +108,7 @@ impl<S: MemorySource> BlockBumpArena<S> {
             wasted: Cell::new(0),
             importing: Cell::new(false),
             id: Cell::new(0),
-            clock: 0,
+            clock: Cell::new(0),
             reset_clock: 0,
             history: History::new(),
             source,

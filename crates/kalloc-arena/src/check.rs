@@ -14,15 +14,12 @@ impl<S: MemorySource> BlockBumpArena<S> {
     /// broken invariant. O(blocks held); for tests and fuzzing.
     pub fn check(&self) -> Result<(), &'static str> {
         self.history.check()?;
-        if self.clock < self.reset_clock {
+        if self.clock.get() < self.reset_clock {
             return Err("reset clock ahead of the clock");
         }
-        if self
-            .history
-            .records()
-            .iter()
-            .any(|record| record.time > self.clock || record.target.serial > self.serial.get())
-        {
+        if self.history.records().iter().any(|record| {
+            record.time > self.clock.get() || record.target.serial > self.serial.get()
+        }) {
             return Err("history record from the future");
         }
         self.check_cursors()?;

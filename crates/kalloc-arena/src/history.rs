@@ -4,14 +4,19 @@
 //! serial) and the two cursor offsets inside it. Along one history, positions only grow:
 //! the low cursor rises, the high cursor falls, blocks get newer serials.
 //!
-//! A mark taken at clock `t` and position `p` is *stale* when a rewind after `t` went to a
-//! position below `p`: the memory the mark covered was given back, and the cursor has
-//! possibly passed `p` again since, so `p` alone no longer tells. [`History`] remembers the
-//! rewinds that still matter: a record `(time, target)` for each, where a later rewind to a
-//! lower-or-equal target makes an earlier record redundant. What is left is a staircase,
-//! increasing in both time and target. It is bounded ([`HISTORY_LEN`] records); when full,
-//! the two oldest records merge conservatively, which can make a mark older than both look
-//! stale (refused, never wrongly accepted). [`History::merges`] counts such merges.
+//! Every checkpoint and rewind ticks the arena's clock, so marks and rewinds are ordered in
+//! time. A mark `X` taken at time `t` and position `p` is *stale* when a rewind after `t`
+//! went to a mark `M` taken before `X`: the memory `X` covered may have been given back and
+//! handed out again, so `p` alone no longer tells. For the check, a rewind at time `T` to
+//! `M` (taken at `t_M`, position `q`) refuses `X` when `T > t` and either `p` is not at or
+//! before `q`, or `p == q` and `X` came after `M` (`t > t_M`).
+//!
+//! [`History`] keeps the records that still matter. A later rewind to a target before `q`
+//! (or to `q` itself by a mark no younger than `M`) refuses everything an earlier record
+//! refuses, making it redundant. What is left is a staircase, increasing in time and in
+//! `(target, mark time)`. It is bounded ([`HISTORY_LEN`] records); when full, the two oldest
+//! records merge conservatively, which can make a mark older than both look stale (refused,
+//! never wrongly accepted). [`History::merges`] counts such merges.
 
 #[cfg(test)]
 mod tests;
@@ -41,17 +46,37 @@ impl Pos {
     }
 }
 
-/// One rewind that may make marks stale: at clock `time` the arena went back to `target`.
+/// One rewind that may make marks stale: at clock `time` the arena went back to `target`,
+/// the position of a mark taken at clock `mark_time`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub(crate) struct Record {
     pub(crate) time: u64,
     pub(crate) target: Pos,
+    pub(crate) mark_time: u64,
+}
+
+impl Record {
+    /// Whether this rewind leaves a mark taken at `time` and `pos` good.
+    const fn spares(&self, time: u64, pos: Pos) -> bool {
+        self.time <= time
+            || (pos.is_at_or_before(self.target)
+                && !(pos.serial == self.target.serial
+                    && pos.lo == self.target.lo
+                    && pos.hi == self.target.hi
+                    && time > self.mark_time))
+    }
+
+    /// Whether `later`, a rewind after this one, refuses every mark this one refuses.
+    fn is_covered_by(&self, later: &Record) -> bool {
+        later.target.is_at_or_before(self.target)
+            && (later.target != self.target || later.mark_time <= self.mark_time)
+    }
 }
 
 /// The rewinds that can still make a mark stale, oldest first.
 ///
-/// Invariant: `records[..len]` strictly increase in `time`, and each target is strictly
-/// before the next (`is_at_or_before` and not equal), so no record is redundant.
+/// Invariant: `records[..len]` strictly increase in `time`; targets never decrease, and
+/// equal targets come with strictly increasing `mark_time`, so no record is redundant.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct History {
     records: [Record; HISTORY_LEN],
@@ -70,6 +95,7 @@ impl History {
                     lo: 0,
                     hi: 0,
                 },
+                mark_time: 0,
             }; HISTORY_LEN],
             len: 0,
             merges: 0,
@@ -86,35 +112,36 @@ impl History {
         self.merges
     }
 
-    /// Whether a mark taken at `time` and `pos` survived every recorded rewind: none after
-    /// `time` went to a position before `pos`.
+    /// Whether a mark taken at `time` and `pos` survived every recorded rewind.
     pub(crate) fn allows(&self, time: u64, pos: Pos) -> bool {
-        self.records()
-            .iter()
-            .filter(|record| record.time > time)
-            .all(|record| pos.is_at_or_before(record.target))
+        self.records().iter().all(|record| record.spares(time, pos))
     }
 
-    /// Records a rewind to `target` at `time` (later than every recorded time).
-    pub(crate) fn push(&mut self, time: u64, target: Pos) {
+    /// Records a rewind at `time` (later than every recorded time) to `target`, the
+    /// position of a mark taken at `mark_time`.
+    pub(crate) fn push(&mut self, time: u64, target: Pos, mark_time: u64) {
         debug_assert!(self.records().iter().all(|record| record.time < time));
-        // Rewinds to `target` or below it: this one makes them redundant, because any mark
-        // they would refuse lies beyond `target` and this later rewind refuses it too.
-        while self.len > 0 && target.is_at_or_before(self.records[self.len - 1].target) {
+        let record = Record {
+            time,
+            target,
+            mark_time,
+        };
+        // Records this one covers are redundant; they sit at the end of the staircase.
+        while self.len > 0 && self.records[self.len - 1].is_covered_by(&record) {
             self.len -= 1;
         }
         if self.len == HISTORY_LEN {
             // Full: fold the oldest two into one that refuses everything either refused
-            // (the later time with the lower target), and maybe a little more.
+            // (the later time with the older target and mark), and maybe a little more.
             self.records[1] = Record {
                 time: self.records[1].time,
-                target: self.records[0].target,
+                ..self.records[0]
             };
             self.records.copy_within(1.., 0);
             self.len -= 1;
             self.merges += 1;
         }
-        self.records[self.len] = Record { time, target };
+        self.records[self.len] = record;
         self.len += 1;
     }
 
@@ -132,7 +159,9 @@ impl History {
             if pair[0].time >= pair[1].time {
                 return Err("history times not increasing");
             }
-            if !pair[0].target.is_at_or_before(pair[1].target) || pair[0].target == pair[1].target {
+            if !pair[0].target.is_at_or_before(pair[1].target)
+                || (pair[0].target == pair[1].target && pair[0].mark_time >= pair[1].mark_time)
+            {
                 return Err("history targets not increasing");
             }
         }

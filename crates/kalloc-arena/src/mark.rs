@@ -20,7 +20,10 @@ static NEXT_ARENA_ID: AtomicUsize = AtomicUsize::new(1);
 /// only while it is not *stale* ([`Error::DoubleFree`]): a [`reset`](BlockBumpArena::reset)
 /// makes every earlier mark stale, and a rewind to a mark makes every mark taken after
 /// that one stale (the mark itself and older ones stay good, so one mark can be rewound to
-/// again and again, and nested checkpoints work as a stack).
+/// again and again, and nested checkpoints work as a stack). The arena tells stale marks
+/// apart exactly as long as at most [`HISTORY_LEN`](crate::HISTORY_LEN) nested levels have
+/// been rewound; deeper, it may also refuse an old good mark (see
+/// [`history_merges`](BlockBumpArena::history_merges)), never accept a stale one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mark {
     arena: usize,
@@ -36,9 +39,12 @@ impl<S: MemorySource> BlockBumpArena<S> {
     pub fn checkpoint(&self) -> Mark {
         // The most recent allocation can no longer be reclaimed below this point.
         self.set_floor();
+        // 2^64 checkpoints cannot happen; saturating keeps the clock from going back.
+        let time = self.clock.get().saturating_add(1);
+        self.clock.set(time);
         Mark {
             arena: self.identity(),
-            time: self.clock,
+            time,
             pos: self.pos(),
             in_use: self.in_use.get(),
             allocations: self.allocations.get(),
@@ -51,7 +57,7 @@ impl<S: MemorySource> BlockBumpArena<S> {
     ///
     /// Errors, with the arena unchanged: [`Error::WrongOwner`] for a mark of another arena,
     /// [`Error::DoubleFree`] for a stale mark (see [`Mark`]), [`Error::Overflow`] when the
-    /// rewind clock is exhausted (after 2^64 rewinds).
+    /// clock is exhausted (after 2^64 checkpoints and rewinds).
     pub fn rewind(&mut self, mark: Mark) -> Result<(), Error> {
         if mark.arena == 0 || mark.arena != self.id.get() {
             return Err(Error::WrongOwner);
@@ -64,7 +70,7 @@ impl<S: MemorySource> BlockBumpArena<S> {
             // Only possible for a mark the history could no longer judge exactly.
             return Err(Error::DoubleFree);
         }
-        let time = self.clock.checked_add(1).ok_or(Error::Overflow)?;
+        let time = self.clock.get().checked_add(1).ok_or(Error::Overflow)?;
         self.release_newer_than(target);
         match target {
             Some(base) => {
@@ -77,8 +83,8 @@ impl<S: MemorySource> BlockBumpArena<S> {
         self.allocations.set(mark.allocations);
         self.wasted.set(mark.wasted);
         self.set_floor();
-        self.clock = time;
-        self.history.push(time, mark.pos);
+        self.clock.set(time);
+        self.history.push(time, mark.pos, mark.time);
         Ok(())
     }
 
@@ -113,8 +119,8 @@ impl<S: MemorySource> BlockBumpArena<S> {
         self.wasted.set(0);
         self.set_floor();
         // 2^64 resets cannot happen; saturating keeps every earlier mark stale regardless.
-        self.clock = self.clock.saturating_add(1);
-        self.reset_clock = self.clock;
+        self.clock.set(self.clock.get().saturating_add(1));
+        self.reset_clock = self.clock.get();
         self.history.clear();
     }
 

@@ -21,38 +21,59 @@ fn positions_order_by_block_then_both_cursors() {
 }
 
 #[test]
-fn a_rewind_refuses_later_positions_taken_before_it() {
+fn a_rewind_refuses_marks_taken_after_its_target() {
     let mut history = History::new();
-    history.push(5, pos(1, 10, 100));
-    assert!(history.allows(3, pos(1, 10, 100)), "the target itself");
-    assert!(history.allows(3, pos(1, 5, 100)), "before the target");
+    // Mark M at time 3, position (1, 10, 100); rewound to at time 9.
+    history.push(9, pos(1, 10, 100), 3);
+    assert!(history.allows(3, pos(1, 10, 100)), "M itself");
     assert!(
-        !history.allows(3, pos(1, 11, 100)),
+        history.allows(2, pos(1, 10, 100)),
+        "an older mark at the same place"
+    );
+    assert!(history.allows(1, pos(1, 5, 100)), "before the target");
+    assert!(
+        !history.allows(4, pos(1, 11, 100)),
         "beyond the target, taken before"
     );
-    assert!(history.allows(5, pos(1, 50, 100)), "taken after the rewind");
+    assert!(
+        !history.allows(4, pos(1, 10, 100)),
+        "same place, but taken after M"
+    );
+    assert!(
+        history.allows(10, pos(1, 50, 100)),
+        "taken after the rewind"
+    );
     assert!(history.check().is_ok());
 }
 
 #[test]
-fn lower_targets_make_records_redundant() {
+fn covered_records_are_dropped() {
     let mut history = History::new();
-    history.push(1, pos(1, 10, 100));
-    history.push(2, pos(1, 20, 100));
-    history.push(3, pos(2, 0, 4000));
+    history.push(2, pos(1, 10, 100), 1);
+    history.push(4, pos(1, 20, 100), 3);
+    history.push(6, pos(2, 0, 4000), 5);
     assert_eq!(history.records().len(), 3);
-    history.push(4, pos(1, 20, 100));
+    history.push(7, pos(1, 20, 100), 3);
     assert_eq!(
         history.records().len(),
         2,
-        "the rewind into block 2 is redundant"
+        "the rewinds into block 2 and to time 3 are covered"
     );
-    history.push(5, pos(1, 10, 100));
+    // The same place by a younger mark refuses less: both records stay.
+    history.push(9, pos(1, 20, 100), 8);
+    assert_eq!(history.records().len(), 3);
+    assert_eq!(history.check(), Ok(()), "{:?}", history.records());
+    assert!(
+        !history.allows(5, pos(1, 20, 100)),
+        "between the two marks at that place"
+    );
+    history.push(10, pos(1, 10, 100), 1);
     assert_eq!(
         history.records(),
         &[Record {
-            time: 5,
-            target: pos(1, 10, 100)
+            time: 10,
+            target: pos(1, 10, 100),
+            mark_time: 1
         }]
     );
     assert!(history.check().is_ok());
@@ -64,22 +85,22 @@ fn lower_targets_make_records_redundant() {
 fn a_full_history_merges_conservatively() {
     let mut history = History::new();
     for step in 0..HISTORY_LEN as u16 {
-        history.push(u64::from(step) + 1, pos(1, 10 * step, 4000));
+        let time = 2 * u64::from(step) + 2;
+        history.push(time, pos(1, 10 * step, 4000), time - 1);
     }
     assert_eq!(history.merges(), 0);
-    // A mark at lo 5 taken at time 1 is refused by the record at time 2 (lo 10)... and a
-    // mark at lo 10 taken at time 1 is allowed, until the first two records merge.
-    assert!(history.allows(1, pos(1, 10, 4000)));
-    history.push(100, pos(1, 1000, 4000));
+    // A mark at lo 10 taken at time 3 is good: the rewind to it was at time 4.
+    assert!(history.allows(3, pos(1, 10, 4000)));
+    history.push(100, pos(1, 1000, 4000), 99);
     assert_eq!(history.merges(), 1);
     assert_eq!(history.records().len(), HISTORY_LEN);
     assert!(
-        !history.allows(1, pos(1, 10, 4000)),
+        !history.allows(3, pos(1, 10, 4000)),
         "refused, never wrongly allowed"
     );
     assert!(
-        history.allows(0, pos(1, 0, 4000)),
-        "still allowed at the oldest target"
+        history.allows(1, pos(1, 0, 4000)),
+        "still good at the oldest target"
     );
     assert!(history.check().is_ok());
 }

@@ -115,6 +115,26 @@ fn stale_after_another_nested_rewind_is_still_caught() {
 }
 
 #[test]
+fn a_mark_taken_after_the_target_at_the_same_place_is_stale() {
+    let mut mem = memory(1);
+    let blocks = region(&mut mem, 1);
+    let mut arena = BlockBumpArena::new(&blocks);
+    let first = arena.checkpoint();
+    let twin = arena.checkpoint();
+    arena.alloc(layout(8, 8)).unwrap();
+    arena.rewind(first).unwrap();
+    assert_eq!(
+        arena.rewind(twin),
+        Err(Error::DoubleFree),
+        "taken after `first`"
+    );
+    let again = arena.checkpoint();
+    arena.rewind(first).unwrap();
+    assert_eq!(arena.rewind(again), Err(Error::DoubleFree));
+    arena.check().unwrap();
+}
+
+#[test]
 fn marks_of_blocks_given_back_are_stale() {
     let mut mem = memory(4);
     let blocks = region(&mut mem, 4);
