@@ -17,10 +17,17 @@ use kalloc_core::{ByteHeap, Error, GrowableHeap, MemorySource, Stats};
 /// Put it behind a [`Locked`](crate::Locked) to make a global allocator that starts small
 /// and grows; `S` is typically `&Locked<P>` for a page or block provider `P` that other
 /// consumers share. Imported pools are never given back while the heap lives.
+///
+/// Each import is at least the `min_pool` of [`with_min_pool`](Growing::with_min_pool) (default: just
+/// what the request needs), so a heap fed many small requests imports a few large pools
+/// rather than one tiny pool each; when the source cannot supply the larger size, the
+/// hook falls back to what the request needs.
 #[derive(Debug)]
 pub struct Growing<H, S> {
     heap: H,
     source: S,
+    /// The smallest import (0: exactly `pool_size_for`).
+    min_pool: usize,
     /// Pools imported so far.
     pools_added: usize,
 }
@@ -28,9 +35,15 @@ pub struct Growing<H, S> {
 impl<H, S> Growing<H, S> {
     /// `heap`, growing from `source`.
     pub const fn new(heap: H, source: S) -> Growing<H, S> {
+        Growing::with_min_pool(heap, source, 0)
+    }
+
+    /// `heap`, growing from `source` by at least `min_pool` bytes at a time.
+    pub const fn with_min_pool(heap: H, source: S, min_pool: usize) -> Growing<H, S> {
         Growing {
             heap,
             source,
+            min_pool,
             pools_added: 0,
         }
     }
@@ -59,8 +72,12 @@ impl<H, S> Growing<H, S> {
 impl<H: GrowableHeap, S: MemorySource> Growing<H, S> {
     /// Imports and adds a pool large enough for `layout`; on error, everything is as before.
     fn add_pool_for(&mut self, layout: Layout) -> Result<(), Error> {
-        let size = self.heap.pool_size_for(layout)?;
-        let span = self.source.import(size, self.heap.pool_align())?;
+        let need = self.heap.pool_size_for(layout)?;
+        let align = self.heap.pool_align();
+        let span = match self.source.import(need.max(self.min_pool), align) {
+            Err(Error::Exhausted) if self.min_pool > need => self.source.import(need, align)?,
+            imported => imported?,
+        };
         let added = self.source.ptr(span).and_then(|base| {
             // SAFETY: `MemorySource` promises the span's bytes are valid for reads and
             // writes through `base` and used by nothing else until the span is released;

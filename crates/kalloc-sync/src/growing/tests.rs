@@ -91,3 +91,36 @@ fn grow_and_shrink_forward() {
     }
     assert_eq!(heap.pools_added(), 1);
 }
+
+/// A minimum pool size makes one import serve many requests, and falls back to the exact
+/// need when the source cannot supply the minimum.
+#[test]
+fn min_pool_imports_larger_spans() {
+    let mut memory = Memory::<{ 4 * SLOT }>::new();
+    let region = FixedRegion::from_slice(&mut memory.0);
+    let mut heap = Growing::with_min_pool(SlotHeap::empty(), &region, 3 * SLOT);
+    let blocks = [
+        heap.allocate(small()).unwrap(),
+        heap.allocate(small()).unwrap(),
+        heap.allocate(small()).unwrap(),
+    ];
+    assert_eq!(
+        heap.pools_added(),
+        1,
+        "one import of three slots served three requests"
+    );
+    let fourth = heap.allocate(small()).unwrap();
+    assert_eq!(
+        heap.pools_added(),
+        2,
+        "one slot left: imported the exact need"
+    );
+    assert_eq!(region.stats().free, 0);
+    // SAFETY: every block is live for `small()` and freed once.
+    unsafe {
+        for block in blocks.into_iter().chain([fourth]) {
+            heap.deallocate(block, small()).unwrap();
+        }
+    }
+    heap.heap().check().unwrap();
+}
