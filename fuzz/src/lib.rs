@@ -10,6 +10,7 @@ pub mod block;
 pub mod no_heap;
 pub mod rng;
 pub mod shadow;
+pub mod sync;
 pub mod tlsf;
 pub mod vmem;
 
@@ -19,6 +20,7 @@ pub mod vmem;
 pub const TARGETS: &[(&str, Harness)] = &[
     ("arena", arena::run),
     ("block", block::run),
+    ("sync", sync::run),
     ("tlsf", tlsf::run),
     ("vmem", vmem::run),
 ];
