@@ -5,4 +5,5 @@
 //! they share: deterministic traces, generated once and replayed identically for every
 //! allocator in a group.
 
+pub mod heaps;
 pub mod trace;

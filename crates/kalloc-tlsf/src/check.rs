@@ -83,8 +83,8 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
             0,
         )?;
         ensure(
-            tally.free_bytes == self.lists.bytes() && tally.free_count == self.lists.count(),
-            "free-block counters disagree with the walk",
+            tally.free_bytes + tally.used_bytes + self.reserved == self.total,
+            "free, used and reserved bytes do not sum to the total",
             0,
         )?;
         self.check_lists(tally.free_count)?;

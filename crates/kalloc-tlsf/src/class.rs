@@ -61,22 +61,25 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
     pub(crate) const MAX_ALIGN: usize = 1usize << (Self::SHIFT as usize + FL - 3);
 
     /// The class holding blocks of `size` bytes (`WORD <= size <= MAX_BLOCK`).
-    #[inline]
+    ///
+    /// The result is clamped into `FL × SL` (a no-op for valid sizes), so list indexing
+    /// never goes out of bounds, even on a corrupted size, and needs no bounds check.
+    #[inline(always)]
     pub(crate) fn floor(size: usize) -> (usize, usize) {
         debug_assert!(size <= Self::MAX_BLOCK && size % WORD == 0);
         if size < 1 << Self::SHIFT {
-            (0, size >> WORD_LOG2)
+            (0, (size >> WORD_LOG2) & (SL - 1))
         } else {
             let log = size.ilog2();
             let fl = (log - Self::SHIFT + 1) as usize;
-            let sl = (size >> (log - Self::SL_LOG2)) - SL;
-            (fl, sl)
+            let sl = (size >> (log - Self::SL_LOG2)) & (SL - 1);
+            (fl.min(FL - 1), sl)
         }
     }
 
     /// The first class whose every block holds at least `size` bytes, or `None` when that
     /// class would lie above the top one.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn ceil(size: usize) -> Option<(usize, usize)> {
         debug_assert!(size <= Self::MAX_BLOCK && size % WORD == 0);
         if size < 1 << Self::SHIFT {

@@ -59,6 +59,11 @@ pub struct Tlsf<
     pub(crate) min_import: usize,
     /// Sum of the lengths of all pools.
     pub(crate) total: usize,
+    /// Bytes of the pools that no block covers: trailers and the slack past the last word.
+    /// Free block bytes are `total - used_bytes - reserved`, so no counter is kept for them.
+    pub(crate) reserved: usize,
+    /// Number of imported pools (dropping the heap releases them).
+    pub(crate) imported: usize,
     /// Sum of the sizes of used blocks, and their number.
     pub(crate) used_bytes: usize,
     pub(crate) used_count: usize,
@@ -106,6 +111,8 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             source,
             min_import: DEFAULT_MIN_IMPORT,
             total: 0,
+            reserved: 0,
+            imported: 0,
             used_bytes: 0,
             used_count: 0,
             _mem: PhantomData,
@@ -126,7 +133,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
 
     /// The block size that holds `size` payload bytes: header added, rounded up to a word,
     /// at least [`MIN_BLOCK`].
-    #[inline]
+    #[inline(always)]
     fn block_size(size: usize) -> Result<usize, Error> {
         let rounded = size.checked_add(HEADER + WORD - 1).ok_or(Error::Overflow)? & !(WORD - 1);
         let need = if rounded < MIN_BLOCK {
@@ -141,7 +148,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     }
 
     /// Validates `layout` and returns the block size it needs (`None` for zero size).
-    #[inline]
+    #[inline(always)]
     fn request(layout: Layout) -> Result<Option<usize>, Error> {
         if layout.align() > Classes::<FL, SL>::MAX_ALIGN {
             return Err(Error::BadAlign);
@@ -161,7 +168,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     /// Takes a free block of at least `need` bytes out of the lists: the first non-empty
     /// class whose blocks all fit, else the head of `need`'s own class if it fits (this
     /// recovers what the round-up leaves idle).
-    #[inline]
+    #[inline(always)]
     fn take_fit(&mut self, need: usize) -> Option<(Block, usize)> {
         if let Some((fl, sl)) = Classes::<FL, SL>::ceil(need) {
             if let Some((fl, sl)) = self.lists.first_at_or_above(fl, sl) {
@@ -240,15 +247,14 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         Ok(None)
     }
 
-    /// Finds (growing the heap if needed) and unlists a free block for `need` bytes aligned
-    /// to `align`; returns it, its size and its front gap.
-    #[inline]
-    fn find(&mut self, need: usize, layout: Layout) -> Result<(Block, usize, usize), Error> {
-        if layout.align() <= WORD {
-            if let Some((block, size)) = self.take_fit(need) {
-                return Ok((block, size, 0));
-            }
-        } else if let Some(found) = self.take_aligned(need, Align::of_layout(layout))? {
+    /// The aligned path of [`alloc`](Tlsf::alloc) (`align > WORD`), growing if needed.
+    #[inline(never)]
+    fn find_aligned(
+        &mut self,
+        need: usize,
+        layout: Layout,
+    ) -> Result<(Block, usize, usize), Error> {
+        if let Some(found) = self.take_aligned(need, Align::of_layout(layout))? {
             return Ok(found);
         }
         self.find_after_growth(need, layout)
@@ -256,6 +262,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
 
     /// Imports a pool big enough for `layout`, then searches again.
     #[cold]
+    #[inline(never)]
     fn find_after_growth(
         &mut self,
         need: usize,
@@ -279,7 +286,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     /// # Safety
     /// `block` must be a free, unlisted block of `size` bytes with `gap + need <= size`,
     /// `gap` zero or at least `MIN_BLOCK`.
-    #[inline]
+    #[inline(always)]
     unsafe fn carve(&mut self, block: Block, size: usize, gap: usize, need: usize) -> NonNull<u8> {
         // SAFETY: every block written below lies inside `block` or is its successor.
         unsafe {
@@ -318,13 +325,21 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     /// [`Error::Overflow`] when size plus header wraps, [`Error::TooLarge`] above
     /// [`MAX_BLOCK`](Tlsf::MAX_BLOCK), [`Error::Exhausted`] when nothing fits and the
     /// source has nothing either (or the source's own error). Never panics.
-    #[inline]
+    #[inline(always)]
     pub fn alloc(&mut self, layout: Layout) -> Result<NonNull<u8>, Error> {
         let Some(need) = Self::request(layout)? else {
             return Ok(Self::dangling(layout.align()));
         };
-        let (block, size, gap) = self.find(need, layout)?;
-        // SAFETY: `find` returns an unlisted free block with a valid gap that fits `need`.
+        let (block, size, gap) = if layout.align() <= WORD {
+            match self.take_fit(need) {
+                Some((block, size)) => (block, size, 0),
+                None => self.find_after_growth(need, layout)?,
+            }
+        } else {
+            self.find_aligned(need, layout)?
+        };
+        // SAFETY: the search returns an unlisted free block with a valid gap that fits
+        // `need`.
         Ok(unsafe { self.carve(block, size, gap, need) })
     }
 
@@ -334,10 +349,11 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     /// # Safety
     /// `ptr` must satisfy [`ByteHeap::deallocate`]'s contract, except that the mistakes
     /// this reports are caught instead of corrupting the heap.
-    #[inline]
+    #[inline(always)]
     unsafe fn used_block(&self, ptr: NonNull<u8>, layout: Layout) -> Result<(Block, usize), Error> {
         let addr = ptr.as_ptr().addr();
-        if addr % WORD != 0 || addr % layout.align() != 0 {
+        // Masks, not `%`: the compiler does not know a Layout's alignment is a power of two.
+        if addr & (WORD - 1) != 0 || addr & (layout.align() - 1) != 0 {
             return Err(Error::ForeignPointer);
         }
         if cfg!(debug_assertions) && !self.payload_in_pools(addr) {
@@ -378,7 +394,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     ///
     /// # Safety
     /// `block` must be a used block of this heap with that header.
-    #[inline]
+    #[inline(always)]
     unsafe fn free_block(&mut self, block: Block, header: usize) {
         let mut size = size_of_header(header);
         self.used_bytes -= size;
@@ -386,9 +402,6 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         // SAFETY: `block` and its physical neighbours are blocks of this heap; PREV_FREE
         // says a footer lies below the header; a free successor is listed.
         unsafe {
-            // Clear the used bit first, so a second free of the same pointer is caught
-            // even after this header has been merged into a neighbour.
-            block.set_header(header & !USED);
             let mut start = block;
             let next = block.offset(size);
             let next_header = next.header();
@@ -398,6 +411,9 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                 size += next_size;
             }
             if header & PREV_FREE != 0 {
+                // This header ends up inside the merged block: clear its used bit so a
+                // second free of the same pointer is still caught.
+                block.set_header(header & !USED);
                 let prev_size = block.prev_footer();
                 start = block.back(prev_size);
                 self.lists.remove(start, prev_size);
@@ -430,7 +446,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     ///
     /// # Safety
     /// `ptr` must have been returned by this heap for `layout` and not freed since.
-    #[inline]
+    #[inline(always)]
     pub unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), Error> {
         if layout.size() == 0 {
             return Ok(());
@@ -562,7 +578,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             unsafe { self.free_block(block, header) };
             return Ok(Self::dangling(new.align()));
         };
-        if ptr.as_ptr().addr() % new.align() == 0 {
+        if ptr.as_ptr().addr() & (new.align() - 1) == 0 {
             if need <= size_of_header(header) {
                 // SAFETY: validated block, `need` fits.
                 unsafe { self.shrink_in_place(block, header, need) };
@@ -578,10 +594,11 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         unsafe { self.relocate(ptr, block, new, keep) }
     }
 
-    /// Usage in O(1). `in_use` and `free` count what callers can store: block sizes less
-    /// one header each; headers, trailers and pool slack are the overhead.
-    /// `largest_free` is the head of the highest non-empty class: a request of that size
-    /// always succeeds without growing.
+    /// Usage in O(1). `in_use` counts what callers can store in their blocks (block sizes
+    /// less one header each); `free` counts the bytes of free blocks (a free block of `n`
+    /// bytes serves a request of `n - HEADER`); trailers, pool slack and the headers of used
+    /// blocks are the overhead. `largest_free` is the head of the highest non-empty class:
+    /// a request of that size always succeeds without growing.
     pub fn stats(&self) -> Stats {
         let largest_free = self
             .lists
@@ -592,7 +609,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         Stats {
             total: self.total,
             in_use: self.used_bytes - self.used_count * HEADER,
-            free: self.lists.bytes() - self.lists.count() * HEADER,
+            free: self.total - self.used_bytes - self.reserved,
             allocations: self.used_count,
             largest_free,
         }
@@ -612,6 +629,10 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
 
 impl<S: MemorySource, const FL: usize, const SL: usize> Drop for Tlsf<'_, S, FL, SL> {
     fn drop(&mut self) {
+        if self.imported == 0 {
+            // Nothing to give back: do not even read the (borrowed) pools.
+            return;
+        }
         let mut pool = self.pools;
         while let Some(trailer) = pool {
             // SAFETY: listed trailers are live; `next` is read before the release.

@@ -13,7 +13,7 @@
 use crate::block::{Block, size_of_header};
 use crate::class::Classes;
 
-/// The free lists of one heap, with the running totals of what they hold.
+/// The free lists of one heap.
 pub(crate) struct FreeLists<const FL: usize, const SL: usize> {
     /// Bit `fl` set iff `sl_bitmap[fl] != 0`.
     fl_bitmap: usize,
@@ -21,10 +21,6 @@ pub(crate) struct FreeLists<const FL: usize, const SL: usize> {
     sl_bitmap: [usize; FL],
     /// The first block of each list.
     heads: [[Option<Block>; SL]; FL],
-    /// Sum of the sizes of every listed block.
-    bytes: usize,
-    /// Number of listed blocks.
-    count: usize,
 }
 
 impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
@@ -34,19 +30,7 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
             fl_bitmap: 0,
             sl_bitmap: [0; FL],
             heads: [[None; SL]; FL],
-            bytes: 0,
-            count: 0,
         }
-    }
-
-    /// Sum of the sizes of the listed blocks.
-    pub(crate) const fn bytes(&self) -> usize {
-        self.bytes
-    }
-
-    /// Number of listed blocks.
-    pub(crate) const fn count(&self) -> usize {
-        self.count
     }
 
     /// The head of list `(fl, sl)`.
@@ -75,15 +59,16 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
     pub(crate) fn first_at_or_above(&self, fl: usize, sl: usize) -> Option<(usize, usize)> {
         let here = self.sl_bitmap[fl] & (usize::MAX << sl);
         if here != 0 {
-            return Some((fl, here.trailing_zeros() as usize));
+            return Some((fl, here.trailing_zeros() as usize & (SL - 1)));
         }
         // `<< fl << 1` rather than `<< (fl + 1)`: fl + 1 may equal usize::BITS.
         let above = self.fl_bitmap & ((usize::MAX << fl) << 1);
         if above == 0 {
             return None;
         }
-        let fl = above.trailing_zeros() as usize;
-        Some((fl, self.sl_bitmap[fl].trailing_zeros() as usize))
+        // Clamped so indexing needs no bounds check (bits >= FL are never set).
+        let fl = (above.trailing_zeros() as usize).min(FL - 1);
+        Some((fl, self.sl_bitmap[fl].trailing_zeros() as usize & (SL - 1)))
     }
 
     /// The highest non-empty list.
@@ -100,7 +85,7 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
     /// # Safety
     /// `block` must be a free block of `size` bytes (header already written), in a pool of
     /// this heap, and in no list.
-    #[inline]
+    #[inline(always)]
     pub(crate) unsafe fn insert(&mut self, block: Block, size: usize) {
         let (fl, sl) = Classes::<FL, SL>::floor(size);
         let head = self.heads[fl][sl];
@@ -115,15 +100,13 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
         self.heads[fl][sl] = Some(block);
         self.sl_bitmap[fl] |= 1 << sl;
         self.fl_bitmap |= 1 << fl;
-        self.bytes += size;
-        self.count += 1;
     }
 
     /// Unlinks a free block of `size` bytes from its list.
     ///
     /// # Safety
     /// `block` must be a listed free block of `size` bytes.
-    #[inline]
+    #[inline(always)]
     pub(crate) unsafe fn remove(&mut self, block: Block, size: usize) {
         let (fl, sl) = Classes::<FL, SL>::floor(size);
         // SAFETY: `block` is listed (caller), so its links and neighbours are free blocks.
@@ -141,8 +124,6 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
                 }
             }
         }
-        self.bytes -= size;
-        self.count -= 1;
     }
 
     /// Removes and returns the head of the non-empty list `(fl, sl)` with its size.
@@ -159,8 +140,6 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
             unsafe { next.set_prev_free(None) };
         }
         self.set_head(fl, sl, next);
-        self.bytes -= size;
-        self.count -= 1;
         Some((block, size))
     }
 

@@ -269,6 +269,10 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             start.set_footer(size);
             let next = start.offset(size);
             self.lists.insert(start, size);
+            // Block bytes gained: the new memory, plus `before`'s old trailer, less a new
+            // trailer unless `after` closes the pool; the rest of `len` is reserved.
+            let gained = usable + before.map_or(0, |_| TRAILER) - after.map_or(TRAILER, |_| 0);
+            self.reserved = self.reserved + len - gained;
             match after {
                 Some(trailer) => {
                     next.set_header(next.header() | PREV_FREE);
@@ -277,6 +281,9 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                     (*record).len += len + low.map_or(0, |low| low.len);
                 }
                 None => {
+                    if kind == PoolKind::Imported {
+                        self.imported += 1;
+                    }
                     let trailer = next.ptr().cast::<Trailer>();
                     trailer.write(Trailer {
                         sentinel: USED | PREV_FREE,
@@ -380,6 +387,8 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             self.unlink_pool(trailer);
         }
         self.total -= info.len;
+        self.reserved -= info.len - size;
+        self.imported -= 1;
         if let Err(error) = self.source.release(info.span()) {
             // SAFETY: the pool is still ours: put it back as it was.
             unsafe {
@@ -387,6 +396,8 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                 self.link_pool(trailer);
             }
             self.total += info.len;
+            self.reserved += info.len - size;
+            self.imported += 1;
             return Err(error);
         }
         Ok(())

@@ -1,0 +1,104 @@
+//! kalloc-tlsf against rlsf, talc, linked_list_allocator and buddy_system_allocator on
+//! random alloc/free traces, with and without realloc, at 4 and 32 thousand live
+//! allocations.
+//!
+//! Traces come from `kalloc_benches::trace::churn` (sizes 8 B to 256 KiB, log-uniform so
+//! small requests dominate; 90% of alignments 8, the rest 16 to 4096): fill the live
+//! slots, churn twice as many steps, free everything. One iteration replays a whole trace
+//! on a fresh heap over the same memory (twice the trace's peak live bytes, rounded up to a
+//! power of two); every heap replays the identical trace.
+
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use kalloc_benches::heaps::{
+    Buddy, Heap, KallocTlsf, LinkedList, Memory, Replay, Rlsf, Talc, replay,
+};
+use kalloc_benches::trace::{Mix, Op, churn};
+use std::alloc::Layout;
+use std::hint::black_box;
+use std::ptr::NonNull;
+use std::time::Duration;
+
+/// The peak of live bytes over a trace.
+fn peak_bytes(ops: &[Op], slots: usize) -> usize {
+    let mut sizes = vec![0usize; slots];
+    let (mut live, mut peak) = (0usize, 0usize);
+    for op in ops {
+        match *op {
+            Op::Alloc { slot, size, .. } => {
+                sizes[slot] = size;
+                live += size;
+            }
+            Op::Free { slot } => live -= std::mem::take(&mut sizes[slot]),
+            Op::Realloc { slot, size } => {
+                live = live - sizes[slot] + size;
+                sizes[slot] = size;
+            }
+        }
+        peak = peak.max(live);
+    }
+    peak
+}
+
+/// Benchmarks heap `H` on `ops`, after checking it replays them without a refusal.
+fn bench_heap<H: Heap>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    case: &str,
+    ops: &[Op],
+    slots: usize,
+    memory: &mut Memory,
+) {
+    let mut table: Vec<Option<(NonNull<u8>, Layout)>> = vec![None; slots];
+    {
+        let mut heap: H = memory.heap();
+        let outcome = replay(&mut heap, ops, &mut table);
+        if outcome != Replay::default() {
+            eprintln!(
+                "note: {} refused {} requests on {case}",
+                H::NAME,
+                outcome.failures
+            );
+        }
+    }
+    group.bench_function(BenchmarkId::new(H::NAME, case), |b| {
+        b.iter_batched_ref(
+            // The trace frees everything, so the table is empty again after each replay.
+            || memory.heap::<H>(),
+            |heap| black_box(replay(heap, black_box(ops), &mut table)),
+            BatchSize::PerIteration,
+        );
+    });
+}
+
+fn traces(c: &mut Criterion) {
+    for realloc_percent in [0, 20] {
+        let job = if realloc_percent == 0 {
+            "tlsf alloc-free"
+        } else {
+            "tlsf alloc-free-realloc"
+        };
+        let mut group = c.benchmark_group(job);
+        group.sample_size(10);
+        group.warm_up_time(Duration::from_secs(1));
+        for live in [4_000, 32_000] {
+            let mix = Mix {
+                min_size: 8,
+                max_size: 256 * 1024,
+                max_align: 4096,
+                realloc_percent,
+            };
+            let ops = churn(0x71_5f, live, 2 * live, mix);
+            let mut memory = Memory::new((2 * peak_bytes(&ops, live)).next_power_of_two());
+            let case = format!("{}k live", live / 1000);
+            group.throughput(Throughput::Elements(ops.len() as u64));
+            bench_heap::<KallocTlsf>(&mut group, &case, &ops, live, &mut memory);
+            bench_heap::<Rlsf>(&mut group, &case, &ops, live, &mut memory);
+            bench_heap::<Talc>(&mut group, &case, &ops, live, &mut memory);
+            bench_heap::<Buddy>(&mut group, &case, &ops, live, &mut memory);
+            bench_heap::<LinkedList>(&mut group, &case, &ops, live, &mut memory);
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, traces);
+criterion_main!(benches);
