@@ -16,19 +16,36 @@ const BLOCK_SHIFT: u32 = 12;
 /// Alignment of every block: the region's first block starts on a 4 KiB boundary.
 pub const BLOCK_ALIGN: Align = Align::new(BLOCK_SIZE);
 
-/// The out-of-band bookkeeping of one block; block memory itself is never touched.
+/// The out-of-band bookkeeping of one block, and of the list id with the same number.
 ///
-/// Every field holds a block index or list id below the region's block count, or
-/// [`BlockIndex::END`].
+/// Block indexes and list ids share the range `0..blocks` (a live list holds at least one
+/// block, so there are never more live lists than blocks), so one array serves both: the
+/// first three fields describe block `i`, `info` describes list id `i`. Every field holds
+/// a value below the region's block count, or [`BlockIndex::END`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Node<I> {
     /// The block before this one on its owner's list; `END` at a list's head and on every
-    /// free block (the free list is singly linked: it only ever pushes and pops its head).
+    /// free block.
     pub(crate) prev: I,
-    /// The block after this one on its list (owner list or free list); `END` at the tail.
+    /// The block after this one on its owner's list; `END` at the tail and on every free
+    /// block.
     pub(crate) next: I,
     /// Id of the owner list holding this block, or `END` when the block is free.
     pub(crate) list: I,
+    /// For list id `i`, two meanings that never overlap in time:
+    /// * while the id is live (an owner list uses it): the number of blocks on that list;
+    /// * while the id is unused: the next unused id (`END` at the end of the chain).
+    pub(crate) info: I,
+}
+
+impl<I: BlockIndex> Node<I> {
+    /// A node whose every field is `END`.
+    const UNUSED: Node<I> = Node {
+        prev: I::END,
+        next: I::END,
+        list: I::END,
+        info: I::END,
+    };
 }
 
 /// An allocator of 4 KiB blocks over caller-provided memory, with O(1) alloc and free.
@@ -37,9 +54,10 @@ pub(crate) struct Node<I> {
 /// * `N` is the capacity in blocks, the length of the out-of-band node arrays held inside
 ///   the allocator; `N <= I::MAX_BLOCKS` (checked at compile time). The default, 255, is
 ///   the most an 8-bit index can name: just under 1 MiB. For `u16`, pick `N` to fit the
-///   region (metadata costs `4 * size_of::<I>()` bytes per block of capacity).
+///   region (metadata costs five indexes per block of capacity, a node and a free-stack entry: 5
+///   bytes for `u8`, 10 for `u16`).
 ///
-/// Every block belongs either to the free list or to exactly one [`Owner`]'s list. Each
+/// Every block is either on the free stack or on exactly one [`Owner`]'s list. Each
 /// owner list carries a small *list id*, recorded in each of its blocks' nodes, which
 /// makes wrong-owner frees detectable in O(1) and per-owner counts available in O(1).
 /// See `docs/block.md` for the layout and invariants.
@@ -50,20 +68,22 @@ pub struct BlockAllocator<'mem, I: BlockIndex = u8, const N: usize = 255> {
     pub(crate) region: Span,
     /// Number of blocks in the region, `1..=N`.
     pub(crate) blocks: usize,
-    /// One node per block; entries at and above `blocks` are unused.
-    pub(crate) nodes: [Node<I>; N],
-    /// Per list id, two meanings that never overlap in time:
-    /// * while the id is live (an owner list uses it): the number of blocks on that list;
-    /// * while the id is unused: the next unused id (`END` at the end of the chain).
+    /// One node per block (and list id); entries at and above `blocks` are unused.
     ///
-    /// Ids range over `0..blocks`: a live list holds at least one block, so there are never
-    /// more live lists than blocks and an unused id exists whenever a free block does.
-    pub(crate) list_info: [I; N],
-    /// First block of the free list, or `END` when every block is owned.
-    pub(crate) free_head: I,
+    /// Hot paths index it without bounds checks: every index they use is either checked
+    /// against `blocks` on entry (caller input) or read from a node, and every link, list
+    /// id and `info` chain entry stored in a node is below `blocks` or `END` (which the
+    /// hot paths test before following). `check` re-validates all of it with checked
+    /// indexing.
+    pub(crate) nodes: [Node<I>; N],
+    /// The free blocks: `free_stack[..free_blocks]`, the most recently freed on top (so a
+    /// block freed is the next one handed out, while it is likely still in cache). A stack
+    /// rather than a list threaded through the nodes: popping it does not wait for a load
+    /// from the popped block's node.
+    pub(crate) free_stack: [I; N],
     /// First unused list id, or `END` when every id is live.
     pub(crate) unused_ids: I,
-    /// Number of blocks on the free list.
+    /// Number of free blocks: the height of `free_stack`.
     pub(crate) free_blocks: usize,
     /// The list of blocks handed out through [`SourceMut`](kalloc_core::SourceMut).
     pub(crate) source: Owner<I>,
@@ -148,21 +168,19 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
     fn with_blocks(base: NonNull<u8>, blocks: usize) -> Self {
         let () = Self::CAPACITY_FITS;
         debug_assert!((1..=N).contains(&blocks));
-        let end = I::END;
-        let mut nodes = [Node {
-            prev: end,
-            next: end,
-            list: end,
-        }; N];
-        let mut list_info = [end; N];
-        for index in 0..blocks {
-            let successor = if index + 1 < blocks {
-                I::from_usize(index + 1)
+        let mut nodes = [Node::UNUSED; N];
+        for (id, node) in nodes[..blocks].iter_mut().enumerate() {
+            // Every id is unused, chained in order.
+            node.info = if id + 1 < blocks {
+                I::from_usize(id + 1)
             } else {
-                end
+                I::END
             };
-            nodes[index].next = successor;
-            list_info[index] = successor;
+        }
+        // Block 0 on top: blocks are handed out in address order at first.
+        let mut free_stack = [I::END; N];
+        for (height, entry) in free_stack[..blocks].iter_mut().enumerate() {
+            *entry = I::from_usize(blocks - 1 - height);
         }
         let region = Span::new(base.as_ptr().addr(), blocks * BLOCK_SIZE);
         BlockAllocator {
@@ -170,8 +188,7 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
             region,
             blocks,
             nodes,
-            list_info,
-            free_head: I::from_usize(0),
+            free_stack,
             unused_ids: I::from_usize(0),
             free_blocks: blocks,
             source: Owner::new(),
@@ -214,26 +231,25 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
             return Ok(0);
         }
         let list = self.list_of_head(owner.head)?;
-        let owned = self.list_info[list.to_usize()].to_usize();
+        let owned = self.node(list.to_usize()).info.to_usize();
         let head = owner.head;
-        let mut index = head.to_usize();
-        let mut walked = 1;
-        loop {
-            let node = &mut self.nodes[index];
+        let free_before = self.free_blocks;
+        let mut block = head;
+        while block != I::END {
+            let node = self.node_mut(block.to_usize());
+            let next = node.next;
             node.prev = I::END;
+            node.next = I::END;
             node.list = I::END;
-            if node.next == I::END {
-                break;
-            }
-            index = node.next.to_usize();
-            walked += 1;
+            self.push_free(block);
+            block = next;
         }
-        debug_assert_eq!(walked, owned, "list length disagrees with its count");
-        // `index` is the tail: splice the whole list in front of the free list.
-        self.nodes[index].next = self.free_head;
-        self.free_head = head;
+        debug_assert_eq!(
+            self.free_blocks - free_before,
+            owned,
+            "list length disagrees with its count"
+        );
         self.release_list_id(list);
-        self.free_blocks += owned;
         owner.head = I::END;
         Ok(owned)
     }
@@ -246,7 +262,7 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
             return Ok(0);
         }
         let list = self.list_of_head(owner.head)?;
-        Ok(self.list_info[list.to_usize()].to_usize())
+        Ok(self.node(list.to_usize()).info.to_usize())
     }
 
     /// The blocks `owner` holds, most recently allocated first.
@@ -303,10 +319,12 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
     /// [`Error::Misaligned`] inside it but off a block boundary.
     #[inline]
     pub(crate) fn index_of(&self, addr: usize) -> Result<usize, Error> {
-        let offset = addr
-            .checked_sub(self.region.base())
-            .filter(|&offset| offset < self.region.len())
-            .ok_or(Error::ForeignPointer)?;
+        // An address below the region wraps to an offset above `usize::MAX - base`, never
+        // below the region's length (the region does not wrap): one comparison refuses both.
+        let offset = addr.wrapping_sub(self.region.base());
+        if offset >= self.region.len() {
+            return Err(Error::ForeignPointer);
+        }
         if offset % BLOCK_SIZE != 0 {
             return Err(Error::Misaligned);
         }
@@ -329,15 +347,36 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
         Span::new(self.region.base() + index * BLOCK_SIZE, BLOCK_SIZE)
     }
 
+    /// Node `index` without a bounds check.
+    ///
+    /// Callers pass `index < N`: a caller-supplied index checked against `N`, or a link,
+    /// list id or block index below `blocks <= N` (see the `nodes` field).
+    #[inline(always)]
+    fn node(&self, index: usize) -> &Node<I> {
+        debug_assert!(index < N, "node {index} out of range");
+        // SAFETY: `index < N` (caller), so it is in bounds of `nodes`.
+        unsafe { self.nodes.get_unchecked(index) }
+    }
+
+    /// As [`node`](Self::node), mutable.
+    #[inline(always)]
+    fn node_mut(&mut self, index: usize) -> &mut Node<I> {
+        debug_assert!(index < N, "node {index} out of range");
+        // SAFETY: `index < N` (caller), so it is in bounds of `nodes`.
+        unsafe { self.nodes.get_unchecked_mut(index) }
+    }
+
     /// The list id of the list that `head` starts, or [`Error::WrongOwner`] when `head` is
-    /// not the head of any owner list here (an `Owner` from another allocator).
+    /// not the head of any owner list here (an `Owner` from another allocator, or `END`).
     #[inline]
     pub(crate) fn list_of_head(&self, head: I) -> Result<I, Error> {
         let index = head.to_usize();
-        if index >= self.blocks {
+        // Checking against the constant `N` rather than `blocks` keeps the hot path free of
+        // a load: nodes from `blocks` to `N` are unused (`list == END`) and refused below.
+        if index >= N {
             return Err(Error::WrongOwner);
         }
-        let node = self.nodes[index];
+        let node = self.node(index);
         if node.list == I::END || node.prev != I::END {
             return Err(Error::WrongOwner);
         }
@@ -353,84 +392,102 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
         } else {
             Some(self.list_of_head(head)?)
         };
-        let block = self.free_head;
-        if block == I::END {
+        if self.free_blocks == 0 {
             return Err(Error::Exhausted);
         }
-        let index = block.to_usize();
+        let height = self.free_blocks - 1;
+        // SAFETY: `height < free_blocks <= blocks <= N`.
+        let block = unsafe { *self.free_stack.get_unchecked(height) };
+        self.free_blocks = height;
         let list = match list {
             Some(list) => {
-                let info = &mut self.list_info[list.to_usize()];
+                self.node_mut(head.to_usize()).prev = block;
+                let info = &mut self.node_mut(list.to_usize()).info;
                 *info = I::from_usize(info.to_usize() + 1);
-                self.nodes[head.to_usize()].prev = block;
                 list
             }
             None => self.take_list_id(),
         };
-        let node = &mut self.nodes[index];
+        let index = block.to_usize();
+        let node = self.node_mut(index);
         debug_assert!(
-            node.list == I::END && node.prev == I::END,
+            node.list == I::END && node.prev == I::END && node.next == I::END,
             "free block was owned"
         );
-        self.free_head = node.next;
-        *node = Node {
-            prev: I::END,
-            next: head,
-            list,
-        };
-        self.free_blocks -= 1;
+        node.next = head;
+        node.list = list;
         owner.head = block;
         Ok(index)
     }
 
     /// Checks that block `index` (`< blocks`) is on `owner`'s list, without changing
     /// anything: [`Error::DoubleFree`] when it is free, [`Error::WrongOwner`] when another
-    /// list holds it.
+    /// list holds it (or `owner` holds nothing, or is not an owner of this allocator).
     #[inline]
     pub(crate) fn verify_owned(&self, owner: &Owner<I>, index: usize) -> Result<(), Error> {
-        let list = self.nodes[index].list;
+        let list = self.node(index).list;
         if list == I::END {
             return Err(Error::DoubleFree);
         }
-        if owner.head == I::END || self.list_of_head(owner.head)? != list {
+        // `END >= N`, so this also refuses an empty owner. Nodes from `blocks` to `N` are
+        // unused (`list == END != list`) and refused below.
+        let head = owner.head.to_usize();
+        if head >= N {
+            return Err(Error::WrongOwner);
+        }
+        // The owner's head carries the block's list id and starts its list: the owner is
+        // that list's root, since each live id belongs to exactly one list.
+        let head_node = self.node(head);
+        if head_node.list != list || head_node.prev != I::END {
             return Err(Error::WrongOwner);
         }
         Ok(())
     }
 
-    /// Moves block `index` from `owner`'s list to the free list. The caller has checked
+    /// Moves block `index` from `owner`'s list to the free stack. The caller has checked
     /// [`verify_owned`](Self::verify_owned).
     #[inline]
     pub(crate) fn unlink(&mut self, owner: &mut Owner<I>, index: usize) {
-        let node = self.nodes[index];
-        debug_assert!(node.list != I::END, "unlink of a free block");
-        if node.prev == I::END {
+        let Node {
+            prev, next, list, ..
+        } = *self.node(index);
+        debug_assert!(list != I::END, "unlink of a free block");
+        if prev == I::END {
             debug_assert_eq!(
                 owner.head.to_usize(),
                 index,
                 "a head that is not the owner's"
             );
-            owner.head = node.next;
+            owner.head = next;
         } else {
-            self.nodes[node.prev.to_usize()].next = node.next;
+            self.node_mut(prev.to_usize()).next = next;
         }
-        if node.next != I::END {
-            self.nodes[node.next.to_usize()].prev = node.prev;
+        if next != I::END {
+            self.node_mut(next.to_usize()).prev = prev;
         }
-        let info = &mut self.list_info[node.list.to_usize()];
+        let info = &mut self.node_mut(list.to_usize()).info;
         let remaining = info.to_usize() - 1;
         if remaining == 0 {
             debug_assert!(owner.head == I::END);
-            self.release_list_id(node.list);
+            self.release_list_id(list);
         } else {
             *info = I::from_usize(remaining);
         }
-        self.nodes[index] = Node {
-            prev: I::END,
-            next: self.free_head,
-            list: I::END,
-        };
-        self.free_head = I::from_usize(index);
+        let node = self.node_mut(index);
+        node.prev = I::END;
+        node.next = I::END;
+        node.list = I::END;
+        self.push_free(I::from_usize(index));
+    }
+
+    /// Puts `block` (just marked free) on top of the free stack.
+    #[inline(always)]
+    fn push_free(&mut self, block: I) {
+        debug_assert!(self.free_blocks < self.blocks, "free stack overflow");
+        // SAFETY: the stack holds only free blocks, each once, and `block` was not free, so
+        // `free_blocks < blocks <= N`.
+        let entry = unsafe { self.free_stack.get_unchecked_mut(self.free_blocks) };
+        *entry = block;
         self.free_blocks += 1;
     }
 
@@ -440,16 +497,18 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
     fn take_list_id(&mut self) -> I {
         let id = self.unused_ids;
         debug_assert!(id != I::END, "no unused list id while a block is free");
-        let info = &mut self.list_info[id.to_usize()];
-        self.unused_ids = *info;
+        let info = &mut self.node_mut(id.to_usize()).info;
+        let next_unused = *info;
         *info = I::from_usize(1);
+        self.unused_ids = next_unused;
         id
     }
 
     /// Puts the id of a list that just became empty back on the unused chain.
     #[inline]
     fn release_list_id(&mut self, id: I) {
-        self.list_info[id.to_usize()] = self.unused_ids;
+        let unused = self.unused_ids;
+        self.node_mut(id.to_usize()).info = unused;
         self.unused_ids = id;
     }
 }
@@ -481,7 +540,7 @@ impl<I: BlockIndex, const N: usize> Iterator for Blocks<'_, '_, I, N> {
             return None;
         }
         let index = self.next.to_usize();
-        self.next = self.allocator.nodes[index].next;
+        self.next = self.allocator.node(index).next;
         Some(self.allocator.block_ptr(index))
     }
 }

@@ -14,18 +14,17 @@ pub enum Inconsistency {
         /// The offending id.
         id: usize,
     },
-    /// The free list names a block outside the region, a block marked as owned, or a
-    /// block with a `prev` link.
-    FreeListNode {
+    /// The free stack holds a block outside the region, a block marked as owned or still
+    /// linked to a list, or a block twice.
+    FreeStackEntry {
         /// The offending block.
         block: usize,
     },
-    /// The free list's length differs from the free-block count (a cycle makes it endless),
-    /// or the number of blocks marked free does.
+    /// The number of blocks marked free differs from the height of the free stack.
     FreeCount {
-        /// Blocks found.
+        /// Blocks marked free.
         counted: usize,
-        /// The allocator's free-block count.
+        /// The height of the free stack.
         expected: usize,
     },
     /// A list head carries an id outside `0..blocks`, an unused id, or the id of another
@@ -66,14 +65,15 @@ impl fmt::Display for Inconsistency {
             Inconsistency::UnusedIdChain { id } => {
                 write!(f, "unused list-id chain broken at id {id}")
             }
-            Inconsistency::FreeListNode { block } => {
+            Inconsistency::FreeStackEntry { block } => write!(
+                f,
+                "free stack holds block {block}, which is out of range, owned, linked or repeated"
+            ),
+            Inconsistency::FreeCount { counted, expected } => {
                 write!(
                     f,
-                    "free list holds block {block}, which is out of range or owned"
+                    "{counted} blocks marked free, {expected} on the free stack"
                 )
-            }
-            Inconsistency::FreeCount { counted, expected } => {
-                write!(f, "{counted} free blocks found, {expected} counted")
             }
             Inconsistency::ListId { block } => {
                 write!(
@@ -106,6 +106,11 @@ impl core::error::Error for Inconsistency {}
 struct Marks<'a>(&'a mut [u64]);
 
 impl Marks<'_> {
+    /// Clears every bit.
+    fn clear(&mut self) {
+        self.0.fill(0);
+    }
+
     /// Sets bit `index` and reports whether it was already set.
     fn test_and_set(&mut self, index: usize) -> bool {
         let (word, bit) = (index / 64, 1u64 << (index % 64));
@@ -116,7 +121,7 @@ impl Marks<'_> {
 }
 
 impl<I: BlockIndex, const N: usize> BlockAllocator<'_, I, N> {
-    /// Validates the whole state in O(blocks): the free list holds exactly the free blocks;
+    /// Validates the whole state in O(blocks): the free stack holds exactly the free blocks;
     /// every owned block lies on exactly one owner list, reached from its head; `prev` and
     /// `next` agree; every list is acyclic, carries one id in all its nodes, and is as long
     /// as its count; ids are either live (exactly one list) or on the unused chain.
@@ -125,8 +130,9 @@ impl<I: BlockIndex, const N: usize> BlockAllocator<'_, I, N> {
     pub fn check(&self) -> Result<(), Inconsistency> {
         let mut storage = I::CLEAR_MARKS;
         let mut marks = Marks(storage.as_mut());
+        self.check_free_stack(&mut marks)?;
+        marks.clear();
         let unused = self.check_unused_ids(&mut marks)?;
-        self.check_free_list()?;
         let (heads, reached) = self.check_owner_lists(&mut marks)?;
         let owned = self.used_blocks();
         if reached != owned || unused + heads != self.blocks {
@@ -148,43 +154,37 @@ impl<I: BlockIndex, const N: usize> BlockAllocator<'_, I, N> {
                 return Err(Inconsistency::UnusedIdChain { id: index });
             }
             unused += 1;
-            id = self.list_info[index];
+            id = self.nodes[index].info;
         }
         Ok(unused)
     }
 
-    /// Walks the free list: only free-marked, unlinked-backwards blocks, exactly
-    /// `free_blocks` of them, and no other block marked free.
-    fn check_free_list(&self) -> Result<(), Inconsistency> {
+    /// The free stack holds distinct, unlinked, free-marked blocks, and no other block is
+    /// marked free.
+    fn check_free_stack(&self, marks: &mut Marks<'_>) -> Result<(), Inconsistency> {
         let expected = self.free_blocks;
-        let mut counted = 0;
-        let mut block = self.free_head;
-        while block != I::END {
-            let index = block.to_usize();
-            if index >= self.blocks {
-                return Err(Inconsistency::FreeListNode { block: index });
-            }
-            let node = self.nodes[index];
-            if node.list != I::END || node.prev != I::END {
-                return Err(Inconsistency::FreeListNode { block: index });
-            }
-            counted += 1;
-            if counted > expected {
-                return Err(Inconsistency::FreeCount { counted, expected });
-            }
-            block = node.next;
+        if expected > self.blocks {
+            return Err(Inconsistency::FreeCount {
+                counted: self.blocks,
+                expected,
+            });
         }
-        // A walk that ends visits distinct blocks, so equal counts mean the free list is
-        // exactly the set of blocks marked free.
-        let marked = self.nodes[..self.blocks]
+        for &block in &self.free_stack[..expected] {
+            let index = block.to_usize();
+            let unlinked = index < self.blocks && {
+                let node = self.nodes[index];
+                node.list == I::END && node.prev == I::END && node.next == I::END
+            };
+            if !unlinked || marks.test_and_set(index) {
+                return Err(Inconsistency::FreeStackEntry { block: index });
+            }
+        }
+        let counted = self.nodes[..self.blocks]
             .iter()
             .filter(|node| node.list == I::END)
             .count();
-        if counted != expected || marked != expected {
-            return Err(Inconsistency::FreeCount {
-                counted: if counted == expected { marked } else { counted },
-                expected,
-            });
+        if counted != expected {
+            return Err(Inconsistency::FreeCount { counted, expected });
         }
         Ok(())
     }
@@ -206,7 +206,7 @@ impl<I: BlockIndex, const N: usize> BlockAllocator<'_, I, N> {
                 return Err(Inconsistency::ListId { block: head });
             }
             heads += 1;
-            let expected = self.list_info[id].to_usize();
+            let expected = self.nodes[id].info.to_usize();
             let (mut from, mut next, mut counted) = (head, node.next, 1);
             while next != I::END {
                 let index = next.to_usize();

@@ -51,7 +51,7 @@ impl<I: BlockIndex, const N: usize> SourceMut for BlockAllocator<'_, I, N> {
     }
 }
 
-// SAFETY: `import` hands out a block only after moving it from the free list onto the
+// SAFETY: `import` hands out a block only after moving it from the free stack onto the
 // source list, and a block leaves that list only through `release` (or `free` with the
 // source's owner, which clients cannot name), so live spans never overlap each other or
 // a client's blocks, and the allocator never touches block memory (promise 2). `ptr`

@@ -41,8 +41,7 @@ impl Drop for Memory {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Snapshot<I, const N: usize> {
     nodes: [Node<I>; N],
-    list_info: [I; N],
-    free_head: I,
+    free_stack: [I; N],
     unused_ids: I,
     free_blocks: usize,
     source: I,
@@ -52,8 +51,7 @@ impl<I: BlockIndex, const N: usize> BlockAllocator<'_, I, N> {
     pub(crate) fn snapshot(&self) -> Snapshot<I, N> {
         Snapshot {
             nodes: self.nodes,
-            list_info: self.list_info,
-            free_head: self.free_head,
+            free_stack: self.free_stack,
             unused_ids: self.unused_ids,
             free_blocks: self.free_blocks,
             source: self.source.head,

@@ -2,7 +2,7 @@ use crate::testing::Memory;
 use crate::{BlockAllocator, Inconsistency, Owner};
 
 /// Four blocks: `owner` holds blocks [2, 1] (newest first), blocks 3 and 0 are free
-/// (free list [0, 3]), list id 0 is live, ids 1..4 unused.
+/// (free stack [3, 0], 0 on top), list id 0 is live, ids 1..4 unused.
 fn two_owned(memory: &mut Memory) -> (BlockAllocator<'_, u8, 4>, Owner) {
     let mut allocator = BlockAllocator::<u8, 4>::new(memory.bytes()).unwrap();
     let mut owner = Owner::new();
@@ -25,12 +25,12 @@ fn a_consistent_allocator_passes() {
 fn broken_unused_id_chains_are_found() {
     let mut memory = Memory::new(4);
     let (mut allocator, _owner) = two_owned(&mut memory);
-    allocator.list_info[3] = 1; // 1 -> 2 -> 3 -> 1
+    allocator.nodes[3].info = 1; // 1 -> 2 -> 3 -> 1
     assert_eq!(
         allocator.check(),
         Err(Inconsistency::UnusedIdChain { id: 1 })
     );
-    allocator.list_info[3] = 9;
+    allocator.nodes[3].info = 9;
     assert_eq!(
         allocator.check(),
         Err(Inconsistency::UnusedIdChain { id: 9 })
@@ -38,51 +38,48 @@ fn broken_unused_id_chains_are_found() {
 }
 
 #[test]
-fn broken_free_lists_are_found() {
+fn broken_free_stacks_are_found() {
     let mut memory = Memory::new(4);
     let (mut allocator, _owner) = two_owned(&mut memory);
     let good = allocator.snapshot();
-    allocator.nodes[3].next = 0; // cycle 0 -> 3 -> 0
+    assert_eq!(allocator.free_stack[..2], [3, 0]);
+    for (entry, block) in [(3, 3), (1, 1), (7, 7)] {
+        // A repeated, an owned and an out-of-range block.
+        allocator.free_stack[1] = entry;
+        assert_eq!(
+            allocator.check(),
+            Err(Inconsistency::FreeStackEntry { block })
+        );
+    }
+    allocator.free_stack[1] = 0;
+    allocator.nodes[0].next = 3; // a free block still linked
     assert_eq!(
         allocator.check(),
-        Err(Inconsistency::FreeCount {
-            counted: 3,
-            expected: 2
-        })
+        Err(Inconsistency::FreeStackEntry { block: 0 })
     );
-    allocator.nodes[3].next = 1; // into an owned block
-    assert_eq!(
-        allocator.check(),
-        Err(Inconsistency::FreeListNode { block: 1 })
-    );
-    allocator.nodes[3].next = 7; // out of range
-    assert_eq!(
-        allocator.check(),
-        Err(Inconsistency::FreeListNode { block: 7 })
-    );
-    allocator.nodes[3].next = u8::MAX;
+    allocator.nodes[0].next = u8::MAX;
     assert_eq!(allocator.snapshot(), good);
-    allocator.free_blocks = 3;
-    assert_eq!(
-        allocator.check(),
-        Err(Inconsistency::FreeCount {
-            counted: 2,
-            expected: 3
-        })
-    );
+    allocator.check().unwrap();
 }
 
 #[test]
-fn a_free_marked_block_off_the_free_list_is_found() {
+fn free_counts_that_disagree_are_found() {
     let mut memory = Memory::new(4);
     let (mut allocator, _owner) = two_owned(&mut memory);
-    allocator.free_head = 3; // block 0 stays marked free but is unreachable
-    allocator.free_blocks = 1;
+    allocator.free_blocks = 1; // block 0 stays marked free but is off the stack
     assert_eq!(
         allocator.check(),
         Err(Inconsistency::FreeCount {
             counted: 2,
             expected: 1
+        })
+    );
+    allocator.free_blocks = 5; // higher than the region
+    assert_eq!(
+        allocator.check(),
+        Err(Inconsistency::FreeCount {
+            counted: 4,
+            expected: 5
         })
     );
 }
@@ -109,7 +106,7 @@ fn broken_owner_lists_are_found() {
         Err(Inconsistency::BrokenLink { block: 2 })
     );
     allocator.nodes[2].next = 1;
-    allocator.list_info[0] = 3;
+    allocator.nodes[0].info = 3;
     assert_eq!(
         allocator.check(),
         Err(Inconsistency::ListLength {
@@ -118,7 +115,7 @@ fn broken_owner_lists_are_found() {
             expected: 3
         })
     );
-    allocator.list_info[0] = 1;
+    allocator.nodes[0].info = 1;
     assert_eq!(
         allocator.check(),
         Err(Inconsistency::ListLength {
@@ -127,7 +124,7 @@ fn broken_owner_lists_are_found() {
             expected: 1
         })
     );
-    allocator.list_info[0] = 2;
+    allocator.nodes[0].info = 2;
     allocator.check().unwrap();
 }
 
@@ -141,7 +138,7 @@ fn list_id_errors_are_found() {
     // Split the list in two heads that share id 0.
     allocator.nodes[2].next = u8::MAX;
     allocator.nodes[1].prev = u8::MAX;
-    allocator.list_info[0] = 1;
+    allocator.nodes[0].info = 1;
     assert_eq!(allocator.check(), Err(Inconsistency::ListId { block: 2 }));
 }
 
@@ -151,7 +148,7 @@ fn owned_blocks_no_head_reaches_are_found() {
     let (mut allocator, _owner) = two_owned(&mut memory);
     // Block 1 points back at block 0, which is free: no head reaches block 1.
     allocator.nodes[2].next = u8::MAX;
-    allocator.list_info[0] = 1;
+    allocator.nodes[0].info = 1;
     allocator.nodes[1].prev = 0;
     assert_eq!(
         allocator.check(),
