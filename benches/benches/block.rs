@@ -1,0 +1,182 @@
+//! kalloc-block against buddy_system_allocator's `FrameAllocator` and a plain `Vec` free
+//! stack: random single-block alloc/free with up to 255 live blocks.
+//!
+//! One trace, generated once from a fixed seed and replayed identically by every subject:
+//! 255 slots, each step picks a random slot and frees its block if it holds one, or
+//! allocates one into it if not (so the live count wanders around half, up to 255); the
+//! trace ends by freeing what is left. One measured iteration replays the whole trace.
+
+use buddy_system_allocator::FrameAllocator;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use kalloc_block::{BLOCK_SIZE, BlockAllocator, Owner};
+use kalloc_fuzz::rng::Rng;
+use std::alloc::{Layout, alloc_zeroed, dealloc};
+use std::hint::black_box;
+use std::ptr::NonNull;
+
+/// Blocks managed: the most an 8-bit index names.
+const BLOCKS: usize = 255;
+/// Random steps per trace (before the final frees).
+const STEPS: usize = 4096;
+
+/// One step: allocate into an empty slot, or free a full one.
+#[derive(Clone, Copy)]
+enum Step {
+    Alloc(usize),
+    Free(usize),
+}
+
+fn trace(seed: u64) -> Vec<Step> {
+    let mut rng = Rng::new(seed);
+    let mut full = [false; BLOCKS];
+    let mut steps = Vec::with_capacity(STEPS + BLOCKS);
+    for _ in 0..STEPS {
+        let slot = rng.below(BLOCKS);
+        steps.push(if full[slot] {
+            Step::Free(slot)
+        } else {
+            Step::Alloc(slot)
+        });
+        full[slot] = !full[slot];
+    }
+    steps.extend((0..BLOCKS).filter(|&slot| full[slot]).map(Step::Free));
+    steps
+}
+
+/// What a benchmark needs from a block allocator; `Handle` is what it hands out.
+trait Subject {
+    type Handle: Copy;
+    fn alloc(&mut self) -> Self::Handle;
+    fn free(&mut self, handle: Self::Handle);
+}
+
+/// Replays `steps` once, with `table` as the slot table.
+#[inline(always)]
+fn replay<S: Subject>(subject: &mut S, steps: &[Step], table: &mut [Option<S::Handle>]) {
+    for &step in steps {
+        match step {
+            Step::Alloc(slot) => table[slot] = Some(subject.alloc()),
+            Step::Free(slot) => subject.free(table[slot].take().expect("a full slot")),
+        }
+    }
+}
+
+struct KallocBlock<'mem> {
+    allocator: BlockAllocator<'mem>,
+    owner: Owner,
+}
+
+impl Subject for KallocBlock<'_> {
+    type Handle = NonNull<u8>;
+    #[inline]
+    fn alloc(&mut self) -> NonNull<u8> {
+        self.allocator.alloc(&mut self.owner).expect("a free block")
+    }
+    #[inline]
+    fn free(&mut self, block: NonNull<u8>) {
+        self.allocator
+            .free(&mut self.owner, block)
+            .expect("a block of this owner");
+    }
+}
+
+struct Frames(FrameAllocator);
+
+impl Subject for Frames {
+    type Handle = usize;
+    #[inline]
+    fn alloc(&mut self) -> usize {
+        self.0.alloc(1).expect("a free frame")
+    }
+    #[inline]
+    fn free(&mut self, frame: usize) {
+        self.0.dealloc(frame, 1);
+    }
+}
+
+/// The baseline: a stack of free block indexes, no checks, no ownership.
+struct FreeStack(Vec<usize>);
+
+impl Subject for FreeStack {
+    type Handle = usize;
+    #[inline]
+    fn alloc(&mut self) -> usize {
+        self.0.pop().expect("a free block")
+    }
+    #[inline]
+    fn free(&mut self, block: usize) {
+        self.0.push(block);
+    }
+}
+
+/// `BLOCKS` block-aligned blocks of memory for kalloc-block to manage.
+struct Memory {
+    ptr: NonNull<u8>,
+    layout: Layout,
+}
+
+impl Memory {
+    fn new() -> Memory {
+        let layout = Layout::from_size_align(BLOCKS * BLOCK_SIZE, BLOCK_SIZE).expect("layout");
+        // SAFETY: non-zero size.
+        let ptr = NonNull::new(unsafe { alloc_zeroed(layout) }).expect("bench memory");
+        Memory { ptr, layout }
+    }
+
+    fn bytes(&mut self) -> &mut [u8] {
+        // SAFETY: a live zeroed allocation of `layout.size()` bytes, borrowed through `self`.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.layout.size()) }
+    }
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { dealloc(self.ptr.as_ptr(), self.layout) }
+    }
+}
+
+fn bench<S: Subject>(
+    c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    mut subject: S,
+    steps: &[Step],
+) {
+    let mut table = vec![None; BLOCKS];
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            replay(&mut subject, black_box(steps), &mut table);
+            black_box(&table);
+        });
+    });
+}
+
+fn block_churn(c: &mut Criterion) {
+    let steps = trace(0xB10C);
+    let mut group = c.benchmark_group("block/churn-255");
+    group.throughput(Throughput::Elements(steps.len() as u64));
+
+    let mut memory = Memory::new();
+    let allocator = BlockAllocator::new(memory.bytes()).expect("255 blocks");
+    let kalloc = KallocBlock {
+        allocator,
+        owner: Owner::new(),
+    };
+    bench(&mut group, "kalloc-block", kalloc, &steps);
+
+    let mut frames = FrameAllocator::new();
+    frames.add_frame(0, BLOCKS);
+    bench(
+        &mut group,
+        "buddy_system_allocator::FrameAllocator",
+        Frames(frames),
+        &steps,
+    );
+
+    let stack = FreeStack((0..BLOCKS).rev().collect());
+    bench(&mut group, "Vec free stack", stack, &steps);
+    group.finish();
+}
+
+criterion_group!(benches, block_churn);
+criterion_main!(benches);
