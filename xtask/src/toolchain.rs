@@ -4,7 +4,7 @@
 
 use crate::cmd;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// The toolchain Miri and cargo-fuzz run on.
 pub(crate) const NIGHTLY: &str = "nightly";
@@ -48,7 +48,8 @@ pub(crate) fn shout(message: &str) {
 /// belongs to one toolchain and does not understand `+nightly`).
 pub(crate) fn nightly_cargo() -> Command {
     let mut command = cmd::program("cargo");
-    command.arg(format!("+{NIGHTLY}"));
+    // Nothing here reads input; a stray terminal or pipe must not reach rustc's probes.
+    command.arg(format!("+{NIGHTLY}")).stdin(Stdio::null());
     command
 }
 
