@@ -7,7 +7,8 @@
 //!   a lock round-trip and the counters.
 //! * `sync two-threads`: two threads each replay their own trace at the same time through
 //!   one shared `GlobalAlloc`: `Locked<Tlsf>` (spin lock, then `BackoffLock`) against
-//!   `TalcLock<SpinMutex<()>>`. One iteration is both traces, start to finish.
+//!   `TalcLock<SpinMutex<()>>` (and, to separate lock from heap, talc with `BackoffLock`).
+//!   One iteration is both traces, start to finish.
 //!
 //! Traces come from `kalloc_benches::trace::churn` (sizes 8 B to 4 KiB, log-uniform;
 //! alignments mostly 8, up to 64; 10% reallocs), generated once per seed and replayed
@@ -23,8 +24,8 @@ use std::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
 use std::ptr::NonNull;
 use std::time::{Duration, Instant};
-use talc::source::Manual;
 use talc::TalcLock;
+use talc::source::Manual;
 
 /// Live allocations each trace keeps.
 const LIVE: usize = 1_000;
@@ -137,8 +138,8 @@ fn tlsf(memory: &mut [u8]) -> Tlsf<'_> {
     heap
 }
 
-/// talc behind its own lock, with spin's lock, over `memory`.
-fn talc(memory: &mut [u8]) -> TalcLock<DefaultRawLock, Manual> {
+/// talc behind its own lock (`R`: spin's, or kalloc-sync's `BackoffLock`), over `memory`.
+fn talc<R: talc::lock_api::RawMutex>(memory: &mut [u8]) -> TalcLock<R, Manual> {
     let heap = TalcLock::new(Manual);
     // SAFETY: `memory` is borrowed for as long as the benchmark uses the heap (the caller
     // keeps it alive and untouched until the heap is dropped).
@@ -177,9 +178,16 @@ fn single_thread(c: &mut Criterion) {
         });
     }
     {
-        let heap = talc(&mut memory);
+        let heap = talc::<DefaultRawLock>(&mut memory);
         assert_eq!(replay_global(&heap, &ops, &mut table), 0);
         group.bench_function(BenchmarkId::new("talc TalcLock spin", &case), |b| {
+            b.iter(|| black_box(replay_global(&heap, black_box(&ops), &mut table)));
+        });
+    }
+    {
+        let heap = talc::<BackoffLock>(&mut memory);
+        assert_eq!(replay_global(&heap, &ops, &mut table), 0);
+        group.bench_function(BenchmarkId::new("talc TalcLock backoff", &case), |b| {
             b.iter(|| black_box(replay_global(&heap, black_box(&ops), &mut table)));
         });
     }
@@ -234,8 +242,14 @@ fn contended(c: &mut Criterion) {
         assert_eq!(heap.counters().failures, 0);
     }
     {
-        let heap = talc(&mut memory);
+        let heap = talc::<DefaultRawLock>(&mut memory);
         group.bench_function(BenchmarkId::new("talc TalcLock spin", &case), |b| {
+            b.iter_custom(|iters| two_threads(&heap, &traces, &mut tables, iters));
+        });
+    }
+    {
+        let heap = talc::<BackoffLock>(&mut memory);
+        group.bench_function(BenchmarkId::new("talc TalcLock backoff", &case), |b| {
             b.iter_custom(|iters| two_threads(&heap, &traces, &mut tables, iters));
         });
     }

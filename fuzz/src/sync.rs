@@ -255,10 +255,6 @@ impl Run<'_, '_, '_> {
     }
 }
 
-/// The region's memory, page-aligned so any pool alignment TLSF asks for is met.
-#[repr(C, align(4096))]
-struct Memory([u8; REGION]);
-
 /// What one run did, for tests that want to know their input reached the interesting paths.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Outcome {
@@ -284,9 +280,10 @@ pub fn run(data: &[u8]) {
 /// # Panics
 /// As [`run`].
 pub fn run_outcome(data: &[u8]) -> Outcome {
-    let mut memory = Box::new(Memory([0; REGION]));
+    // Pools are cut out at whatever alignment TLSF asks for, so any buffer will do.
+    let mut memory = vec![0u8; REGION];
     let region: Locked<Region<'_>, BackoffLock> =
-        Locked::new(Region(FixedRegion::from_slice(&mut memory.0)));
+        Locked::new(Region(FixedRegion::from_slice(&mut memory)));
     let heap: Heap<'_, '_> = Locked::new(Growing::new(Tlsf::new(), &region));
     let mut run = Run {
         heap: &heap,
