@@ -241,8 +241,8 @@ impl<'a, S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize>
     /// power of two), rehashing every entry at once, and returns the memory of the previous
     /// table, if it was caller memory.
     ///
-    /// The table starts with 32 inline buckets; once the arena holds more than two
-    /// allocated segments per bucket, [`wants_hash_memory`](Arena::wants_hash_memory) says
+    /// The table starts with 32 inline buckets; once the arena holds more allocated
+    /// segments than buckets, [`wants_hash_memory`](Arena::wants_hash_memory) says
     /// how many buckets to provide to keep lookups O(1).
     ///
     /// Errors: [`Error::TooSmall`] unless `memory` holds more buckets than the table has.
@@ -254,7 +254,7 @@ impl<'a, S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize>
     }
 
     /// The number of buckets to give [`add_hash_memory`](Arena::add_hash_memory) (twice the
-    /// current table) when the table is loaded beyond two segments per bucket.
+    /// current table) when the table holds more segments than buckets.
     pub fn wants_hash_memory(&self) -> Option<usize> {
         self.hash.wants_growth().then(|| 2 * self.hash.buckets())
     }

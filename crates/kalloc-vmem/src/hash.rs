@@ -14,8 +14,9 @@ use kalloc_core::Error;
 
 /// Buckets in the inline table every arena starts with (a power of two).
 pub(crate) const INLINE_BUCKETS: usize = 32;
-/// Average chain length above which the arena wants a table twice as large.
-pub(crate) const MAX_LOAD: usize = 2;
+/// Average chain length above which the arena wants a table twice as large: 1, so a
+/// lookup touches about one tag besides the bucket.
+pub(crate) const MAX_LOAD: usize = 1;
 /// The largest table: bucket indexes come from the top bits of a 64-bit hash.
 const MAX_BUCKETS: usize = 1 << 31;
 

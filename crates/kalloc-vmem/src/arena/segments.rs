@@ -2,6 +2,7 @@
 //! coalescing on free, and giving imported spans back.
 
 use super::{Arena, TAGS_PER_OP};
+use crate::freelist::class_of;
 use crate::tag::{Kind, TagId, tag};
 use kalloc_core::{Error, Source, Span};
 
@@ -159,7 +160,6 @@ impl<S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize>
         } else {
             // The free tag keeps the lower remainder if there is one, else the upper one; the
             // allocation (and an upper remainder beside a lower one) get new tags.
-            self.free.remove(&mut self.pool, id);
             let new = self
                 .pool
                 .take(tag(Kind::Allocated, start, size, false))
@@ -167,12 +167,10 @@ impl<S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize>
             if start == base {
                 let prev = self.pool.get(id).prev;
                 self.link_after(prev, new);
-                let rest = self.pool.get_mut(id);
-                rest.base = stop;
-                rest.size = end - stop;
+                self.resize_free(id, stop, end - stop);
             } else {
                 self.link_after(id, new);
-                self.pool.get_mut(id).size = start - base;
+                self.resize_free(id, base, start - base);
                 if stop < end {
                     let upper = self
                         .pool
@@ -182,7 +180,6 @@ impl<S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize>
                     self.free.insert(&mut self.pool, upper);
                 }
             }
-            self.free.insert(&mut self.pool, id);
             new
         };
         self.hash.insert(&mut self.pool, allocated);
@@ -191,44 +188,68 @@ impl<S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize>
         allocated
     }
 
+    /// Moves free segment `id` to `[base, base + size)`, changing freelists only when its
+    /// size class changes (carving from a large segment usually leaves it in its list).
+    fn resize_free(&mut self, id: TagId, base: usize, size: usize) {
+        let old = self.pool.get(id).size;
+        let moves = class_of(old) != class_of(size);
+        if moves {
+            self.free.remove(&mut self.pool, id);
+        }
+        let tag = self.pool.get_mut(id);
+        tag.base = base;
+        tag.size = size;
+        if moves {
+            self.free.insert(&mut self.pool, id);
+        }
+    }
+
     /// Frees allocated, uncached segment `id`: coalesces it with free neighbours in its span
     /// and releases an imported span that became wholly free.
+    ///
+    /// A free neighbour's tag survives the merge (the freed tag goes back to the pool), so a
+    /// neighbour whose size class does not change stays in its freelist untouched.
     pub(super) fn free_segment(&mut self, id: TagId) {
         self.hash.remove(&mut self.pool, id);
-        let (size, prev, next) = {
+        let (base, size, prev, next) = {
             let tag = self.pool.get_mut(id);
             debug_assert!(tag.kind == Kind::Allocated && !tag.flag);
             tag.kind = Kind::Free;
-            (tag.size, tag.prev, tag.next)
+            (tag.base, tag.size, tag.prev, tag.next)
         };
         self.units.allocated -= size;
         self.units.segments -= 1;
         // Neighbours in the address list are in the same span unless they are markers.
-        if !next.is_nil() && self.pool.get(next).kind == Kind::Free {
-            let absorbed = self.pool.get(next).size;
-            self.free.remove(&mut self.pool, next);
-            self.unlink(next);
-            self.pool.give_back(next);
-            self.pool.get_mut(id).size += absorbed;
-        }
-        if !prev.is_nil() && self.pool.get(prev).kind == Kind::Free {
-            let (base, absorbed) = {
-                let tag = self.pool.get(prev);
-                (tag.base, tag.size)
-            };
-            self.free.remove(&mut self.pool, prev);
-            let was_rotor = self.rotor == prev;
-            self.unlink(prev);
-            self.pool.give_back(prev);
-            let tag = self.pool.get_mut(id);
-            tag.base = base;
-            tag.size += absorbed;
-            if was_rotor {
-                self.rotor = id;
+        let prev_free = !prev.is_nil() && self.pool.get(prev).kind == Kind::Free;
+        let next_free = !next.is_nil() && self.pool.get(next).kind == Kind::Free;
+        let survivor = match (prev_free, next_free) {
+            (false, false) => {
+                self.free.insert(&mut self.pool, id);
+                id
             }
-        }
-        self.free.insert(&mut self.pool, id);
-        self.release_if_idle(id);
+            (false, true) => {
+                self.unlink(id);
+                self.pool.give_back(id);
+                let grown = size + self.pool.get(next).size;
+                self.resize_free(next, base, grown);
+                next
+            }
+            (true, _) => {
+                self.unlink(id);
+                self.pool.give_back(id);
+                let mut grown = self.pool.get(prev).size + size;
+                if next_free {
+                    grown += self.pool.get(next).size;
+                    self.free.remove(&mut self.pool, next);
+                    self.unlink(next);
+                    self.pool.give_back(next);
+                }
+                let prev_base = self.pool.get(prev).base;
+                self.resize_free(prev, prev_base, grown);
+                prev
+            }
+        };
+        self.release_if_idle(survivor);
     }
 
     /// Gives the span of free segment `id` back to the source if the segment is the whole

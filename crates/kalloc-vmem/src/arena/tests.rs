@@ -747,14 +747,14 @@ fn hash_table_grows_and_keeps_every_segment() {
             arena.check().unwrap();
         }
     }
-    assert_eq!(arena.hash_buckets(), 1024);
+    assert_eq!(arena.hash_buckets(), 2048);
     assert_eq!(
-        arena.add_hash_memory(buckets(1024)).err(),
+        arena.add_hash_memory(buckets(2048)).err(),
         Some(Error::TooSmall)
     );
     // Longer than a power of two: the table uses the power of two below.
-    arena.add_hash_memory(buckets(3000)).unwrap();
-    assert_eq!(arena.hash_buckets(), 2048);
+    arena.add_hash_memory(buckets(5000)).unwrap();
+    assert_eq!(arena.hash_buckets(), 4096);
     arena.check().unwrap();
     for (i, base) in live.into_iter().enumerate() {
         arena.free(base, 1 + i % 7).unwrap();

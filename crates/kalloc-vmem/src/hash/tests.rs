@@ -28,8 +28,11 @@ fn insert_find_remove_and_grow() {
     assert_eq!(hash.buckets(), 64);
     assert!(hash.wants_growth());
     let old = hash.install(&mut pool, table(128)).unwrap().unwrap();
-    assert!(!hash.wants_growth());
+    assert!(hash.wants_growth());
     assert_eq!(old.len(), 100, "the whole slice given comes back");
+    let old = hash.install(&mut pool, table(256)).unwrap().unwrap();
+    assert!(!hash.wants_growth());
+    assert_eq!(old.len(), 128);
     assert_eq!(hash.check(&pool), Ok(200));
     for (i, &id) in ids.iter().enumerate() {
         assert_eq!(hash.find(&pool, i * 4096), id);
