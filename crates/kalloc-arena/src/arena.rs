@@ -70,11 +70,10 @@ pub struct BlockBumpArena<S: MemorySource> {
     pub(crate) next_serial: Cell<u64>,
     /// Blocks held.
     pub(crate) blocks: Cell<usize>,
-    /// Bytes handed out and not reclaimed (requested sizes).
-    pub(crate) in_use: Cell<usize>,
     /// Allocations handed out and not reclaimed (zero-size ones are not counted).
     pub(crate) allocations: Cell<usize>,
-    /// Bytes left between the cursors of blocks the arena moved on from.
+    /// Bytes left between the cursors of blocks the arena moved on from. Every other byte
+    /// below the links of those blocks is in use, so this one counter also gives `in_use`.
     pub(crate) wasted: Cell<usize>,
     /// Set while the source is importing, so a source that re-enters this arena gets
     /// [`Error::Busy`] instead of interleaving two block changes.
@@ -103,7 +102,6 @@ impl<S: MemorySource> BlockBumpArena<S> {
             serial: Cell::new(0),
             next_serial: Cell::new(1),
             blocks: Cell::new(0),
-            in_use: Cell::new(0),
             allocations: Cell::new(0),
             wasted: Cell::new(0),
             importing: Cell::new(false),
@@ -186,27 +184,28 @@ impl<S: MemorySource> BlockBumpArena<S> {
         if size.wrapping_sub(1) >= room {
             return None;
         }
-        let start = if align == 1 {
-            // `size <= room`, so `lo + size <= hi`, inside the block.
-            self.lo.set(lo.wrapping_add(size));
-            lo
-        } else {
-            if align > MAX_ALIGN {
-                return None;
-            }
-            // `size <= room <= hi`: no wrap. Rounding down keeps the start in the block as
-            // long as it stays at or above `lo`.
-            let start = (hi.addr() - size) & !(align - 1);
-            if start < lo.addr() {
-                return None;
-            }
-            let start = hi.with_addr(start);
-            self.hi.set(start);
-            start
-        };
-        // Cannot overflow: both count bytes and allocations inside blocks held.
-        self.in_use.set(self.in_use.get() + size);
+        if align > MAX_ALIGN {
+            return None;
+        }
+        // Both ends are computed and one is picked without a branch (callers mix alignments
+        // unpredictably): an align-1 request moves `lo` up by `size` and `hi` by nothing,
+        // any other moves `hi` down by `size` and rounds it to the alignment (a no-op mask
+        // for align 1). Each cursor's update is one or two instructions long, which is what
+        // bounds back-to-back allocations; usage counters derive from the cursors instead
+        // of being updated here.
+        let up = if align == 1 { size } else { 0 };
+        let new_lo = lo.addr() + up;
+        // `size <= room <= hi`: no wrap.
+        let new_hi = (hi.addr() - (size - up)) & !(align - 1);
+        if new_hi < new_lo {
+            return None;
+        }
+        let start = if align == 1 { lo.addr() } else { new_hi };
+        self.lo.set(lo.with_addr(new_lo));
+        self.hi.set(hi.with_addr(new_hi));
+        // Cannot overflow: each allocation takes at least one byte of a block held.
         self.allocations.set(self.allocations.get() + 1);
+        let start = lo.with_addr(start);
         // SAFETY: `start` lies inside a block the arena holds, so it is not null.
         Some(unsafe { NonNull::new_unchecked(start) })
     }
@@ -361,7 +360,7 @@ impl<S: MemorySource> core::fmt::Debug for BlockBumpArena<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("BlockBumpArena")
             .field("blocks", &self.blocks.get())
-            .field("in_use", &self.in_use.get())
+            .field("in_use", &self.in_use())
             .field("free", &(self.hi.get().addr() - self.lo.get().addr()))
             .field("wasted", &self.wasted.get())
             .finish_non_exhaustive()

@@ -29,7 +29,6 @@ pub struct Mark {
     arena: usize,
     time: u64,
     pos: Pos,
-    in_use: usize,
     allocations: usize,
     wasted: usize,
 }
@@ -46,7 +45,6 @@ impl<S: MemorySource> BlockBumpArena<S> {
             arena: self.identity(),
             time,
             pos: self.pos(),
-            in_use: self.in_use.get(),
             allocations: self.allocations.get(),
             wasted: self.wasted.get(),
         }
@@ -79,7 +77,6 @@ impl<S: MemorySource> BlockBumpArena<S> {
             }
             None => self.clear_cursors(),
         }
-        self.in_use.set(mark.in_use);
         self.allocations.set(mark.allocations);
         self.wasted.set(mark.wasted);
         self.set_floor();
@@ -114,7 +111,6 @@ impl<S: MemorySource> BlockBumpArena<S> {
                 self.clear_cursors();
             }
         }
-        self.in_use.set(0);
         self.allocations.set(0);
         self.wasted.set(0);
         self.set_floor();

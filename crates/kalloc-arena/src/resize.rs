@@ -45,7 +45,6 @@ impl<S: MemorySource> BlockBumpArena<S> {
         } else {
             return;
         }
-        self.in_use.set(self.in_use.get() - size);
         self.allocations.set(self.allocations.get() - 1);
     }
 
@@ -80,7 +79,6 @@ impl<S: MemorySource> BlockBumpArena<S> {
                 && extra <= hi.addr() - lo.addr()
             {
                 self.lo.set(lo.wrapping_add(extra));
-                self.in_use.set(self.in_use.get() + extra);
                 return Ok(ptr);
             }
             let end = start.addr() + old_size;
@@ -94,7 +92,6 @@ impl<S: MemorySource> BlockBumpArena<S> {
                     // old allocation plus free space below it; `copy` handles the overlap.
                     unsafe { ptr::copy(start, moved, old_size) };
                     self.hi.set(moved);
-                    self.in_use.set(self.in_use.get() + extra);
                     // SAFETY: `moved` is inside the block, so not null.
                     return Ok(unsafe { NonNull::new_unchecked(moved) });
                 }
@@ -136,8 +133,6 @@ impl<S: MemorySource> BlockBumpArena<S> {
         let start = ptr.as_ptr();
         if start.addr() + old.size() == self.lo.get().addr() && start >= self.floor_lo.get() {
             self.lo.set(start.wrapping_add(new.size()));
-            self.in_use
-                .set(self.in_use.get() - (old.size() - new.size()));
         }
         Ok(ptr)
     }

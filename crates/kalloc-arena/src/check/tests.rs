@@ -51,15 +51,19 @@ fn bad_accounting_and_serials_are_caught() {
     let blocks = region(&mut mem, 4);
     let arena = BlockBumpArena::new(&blocks);
     busy_arena(&arena);
-    let in_use = arena.in_use.get();
-    arena.in_use.set(4 * BLOCK_SIZE);
+    let wasted = arena.wasted.get();
+    arena.wasted.set(4 * crate::BLOCK_SIZE);
+    assert_eq!(arena.check(), Err("wasted and free exceed the blocks held"));
+    arena
+        .wasted
+        .set(HEADER_OFFSET * (arena.blocks.get() - 1) + 1);
     assert_eq!(
         arena.check(),
-        Err("in use, free, wasted and links exceed the blocks held")
+        Err("more wasted than the blocks left behind could hold")
     );
-    arena.in_use.set(in_use);
+    arena.wasted.set(wasted);
     let allocations = arena.allocations.get();
-    arena.allocations.set(in_use + 1);
+    arena.allocations.set(arena.in_use() + 1);
     assert_eq!(arena.check(), Err("more allocations than bytes in use"));
     arena.allocations.set(allocations);
     let serial = arena.serial.get();
