@@ -282,9 +282,14 @@ pub fn run(data: &[u8]) {
 pub fn run_outcome(data: &[u8]) -> Outcome {
     // Pools are cut out at whatever alignment TLSF asks for, so any buffer will do.
     let mut memory = vec![0u8; REGION];
-    let region: Locked<Region<'_>, BackoffLock> =
-        Locked::new(Region(FixedRegion::from_slice(&mut memory)));
-    let heap: Heap<'_, '_> = Locked::new(Growing::new(Tlsf::new(), &region));
+    // `with_lock`, not `new`: this crate is also built under `cfg(loom)` (as a dependency of
+    // kalloc-sync's tests), where `Locked::new` does not exist.
+    let region = Locked::with_lock(
+        Region(FixedRegion::from_slice(&mut memory)),
+        BackoffLock::new(),
+    );
+    let heap: Heap<'_, '_> =
+        Locked::with_lock(Growing::new(Tlsf::new(), &region), BackoffLock::new());
     let mut run = Run {
         heap: &heap,
         shadow: Shadow::new(),
