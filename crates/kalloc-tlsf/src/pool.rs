@@ -178,7 +178,13 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             return Err(Error::TooLarge);
         }
         let (mut before, mut after) = (None, None);
-        let mut pool = self.pools;
+        // An imported span overlaps nothing the heap manages (the MemorySource promise) and
+        // never merges, so growth skips the O(pools) walk.
+        let mut pool = if kind == PoolKind::Imported {
+            None
+        } else {
+            self.pools
+        };
         while let Some(trailer) = pool {
             // SAFETY: every listed trailer is a live pool's record.
             let info = unsafe { read(trailer) };

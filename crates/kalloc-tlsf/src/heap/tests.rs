@@ -467,3 +467,10 @@ fn byte_heap_trait_forwards() {
     }
     assert_eq!(byte_heap.stats().allocations, 0);
 }
+
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn the_default_record_is_about_eight_kib() {
+    let size = core::mem::size_of::<Tlsf<'_>>();
+    assert!((8 * 1024..9 * 1024).contains(&size), "{size} bytes");
+}
