@@ -54,8 +54,8 @@ impl<I: BlockIndex> Node<I> {
 /// * `N` is the capacity in blocks, the length of the out-of-band node arrays held inside
 ///   the allocator; `N <= I::MAX_BLOCKS` (checked at compile time). The default, 255, is
 ///   the most an 8-bit index can name: just under 1 MiB. For `u16`, pick `N` to fit the
-///   region (metadata costs five indexes per block of capacity, a node and a free-stack entry: 5
-///   bytes for `u8`, 10 for `u16`).
+///   region. Metadata costs five indexes per block of capacity (a node and a free-stack
+///   entry): 5 bytes for `u8`, 10 for `u16`.
 ///
 /// Every block is either on the free stack or on exactly one [`Owner`]'s list. Each
 /// owner list carries a small *list id*, recorded in each of its blocks' nodes, which
@@ -70,11 +70,11 @@ pub struct BlockAllocator<'mem, I: BlockIndex = u8, const N: usize = 255> {
     pub(crate) blocks: usize,
     /// One node per block (and list id); entries at and above `blocks` are unused.
     ///
-    /// Hot paths index it without bounds checks: every index they use is either checked
-    /// against `blocks` on entry (caller input) or read from a node, and every link, list
-    /// id and `info` chain entry stored in a node is below `blocks` or `END` (which the
-    /// hot paths test before following). `check` re-validates all of it with checked
-    /// indexing.
+    /// Hot paths index it without bounds checks: every index they use is either caller
+    /// input checked on entry (an owner's head against `N`, a pointer against the region)
+    /// or read from a node or the free stack, and every link, list id and `info` chain
+    /// entry stored there is below `blocks` or `END` (which the hot paths test before
+    /// following). `check` re-validates all of it with checked indexing.
     pub(crate) nodes: [Node<I>; N],
     /// The free blocks: `free_stack[..free_blocks]`, the most recently freed on top (so a
     /// block freed is the next one handed out, while it is likely still in cache). A stack
