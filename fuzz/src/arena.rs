@@ -104,17 +104,53 @@ struct Allocation {
     tag: u64,
 }
 
+/// What one input exercised, so property tests can prove they reach every path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Successful allocations of at least one byte.
+    pub allocations: usize,
+    /// Requests refused with an error (bad alignment, too large, exhausted).
+    pub refusals: usize,
+    /// Frees that gave the space back.
+    pub reclaims: usize,
+    /// Rewinds to good marks.
+    pub rewinds: usize,
+    /// Stale marks refused.
+    pub stale_refused: usize,
+    /// Good marks refused after a history merge.
+    pub merged_refused: usize,
+    /// Resets.
+    pub resets: usize,
+}
+
+impl std::ops::AddAssign for Coverage {
+    fn add_assign(&mut self, other: Coverage) {
+        self.allocations += other.allocations;
+        self.refusals += other.refusals;
+        self.reclaims += other.reclaims;
+        self.rewinds += other.rewinds;
+        self.stale_refused += other.stale_refused;
+        self.merged_refused += other.merged_refused;
+        self.resets += other.resets;
+    }
+}
+
 /// Runs one fuzz input.
 pub fn run(data: &[u8]) {
+    run_with_coverage(data);
+}
+
+/// Runs one fuzz input and reports what it exercised.
+pub fn run_with_coverage(data: &[u8]) -> Coverage {
     let mut u = Unstructured::new(data);
     let Ok(size) = u.arbitrary::<u8>() else {
-        return;
+        return Coverage::default();
     };
     let blocks = 1 + usize::from(size) % 12;
     let mut memory = Memory::new(blocks);
     let region = FixedRegion::from_slice(memory.bytes());
     let initial = region.stats();
-    {
+    let coverage = {
         let mut harness = Harness {
             arena: BlockBumpArena::new(&region),
             other: BlockBumpArena::new(&region),
@@ -123,6 +159,7 @@ pub fn run(data: &[u8]) {
             live: Vec::new(),
             marks: Vec::new(),
             serial: 0,
+            coverage: Coverage::default(),
         };
         let mut steps = 0u32;
         while !u.is_empty() {
@@ -132,12 +169,14 @@ pub fn run(data: &[u8]) {
             steps += 1;
         }
         harness.agree(true);
-    }
+        harness.coverage
+    };
     assert_eq!(
         region.stats(),
         initial,
         "dropping the arenas gave every block back"
     );
+    coverage
 }
 
 struct Harness<'r, 'mem> {
@@ -151,6 +190,7 @@ struct Harness<'r, 'mem> {
     marks: Vec<ModelMark>,
     /// Allocation counter: fill-pattern tags and the order marks compare against.
     serial: u64,
+    coverage: Coverage,
 }
 
 fn layout(size: usize, align_log2: u8) -> Option<Layout> {
@@ -241,6 +281,7 @@ impl Harness<'_, '_> {
         let tag = self.next_tag();
         let allocation = Allocation { ptr, layout, tag };
         self.shadow.insert(span_of(&allocation), tag);
+        self.coverage.allocations += 1;
         // SAFETY: the arena handed out `ptr` for `layout.size()` bytes.
         unsafe { fill(ptr.as_ptr(), layout.size(), tag) };
         self.live.push(allocation);
@@ -255,7 +296,8 @@ impl Harness<'_, '_> {
     }
 
     /// The error a refused request must carry, given what the arena looked like.
-    fn expect_refusal(&self, layout: Layout, error: Error, before: Stats) {
+    fn expect_refusal(&mut self, layout: Layout, error: Error, before: Stats) {
+        self.coverage.refusals += 1;
         let expected = if layout.align() > MAX_ALIGN {
             Error::BadAlign
         } else if layout.size() > MAX_REQUEST {
@@ -316,6 +358,9 @@ impl Harness<'_, '_> {
             reclaimed == 0 || reclaimed == allocation.layout.size(),
             "free reclaims all or nothing"
         );
+        if reclaimed > 0 {
+            self.coverage.reclaims += 1;
+        }
     }
 
     fn grow(&mut self, pick: u16, extra: u16, align_log2: u8) {
@@ -405,6 +450,7 @@ impl Harness<'_, '_> {
         match self.arena.rewind(mark) {
             Ok(()) => {
                 assert!(live, "a stale mark was accepted");
+                self.coverage.rewinds += 1;
                 assert_eq!(
                     self.arena.stats(),
                     stats,
@@ -435,6 +481,11 @@ impl Harness<'_, '_> {
                     before,
                     "a refused rewind changed the arena"
                 );
+                if live {
+                    self.coverage.merged_refused += 1;
+                } else {
+                    self.coverage.stale_refused += 1;
+                }
             }
             Err(other) => panic!("rewind failed with {other:?}"),
         }
@@ -449,6 +500,7 @@ impl Harness<'_, '_> {
 
     fn reset(&mut self) {
         self.arena.reset();
+        self.coverage.resets += 1;
         for allocation in std::mem::take(&mut self.live) {
             if allocation.layout.size() > 0 {
                 self.shadow.remove(allocation.ptr.addr().get());

@@ -156,12 +156,10 @@ impl<S: MemorySource> BlockBumpArena<S> {
 
     /// Copies `items` into the arena.
     ///
-    /// Errors: as [`alloc`](Self::alloc), plus [`Error::Overflow`] when the slice's byte size
-    /// does not fit a `Layout`.
+    /// Errors: as [`alloc`](Self::alloc).
     #[allow(clippy::mut_from_ref)] // fresh memory, as in `alloc_value`
     pub fn alloc_slice_copy<T: Copy>(&self, items: &[T]) -> Result<&mut [T], Error> {
-        let layout = Layout::array::<T>(items.len()).map_err(|_| Error::Overflow)?;
-        let ptr = self.alloc(layout)?.cast::<T>();
+        let ptr = self.alloc(Layout::for_value(items))?.cast::<T>();
         // SAFETY: `ptr` is aligned and valid for `items.len()` values of `T` (dangling and
         // aligned for an empty or zero-size slice), fresh so it cannot overlap `items`, and
         // ours alone while `&self` is borrowed (see `alloc_value`).
