@@ -3,28 +3,24 @@ use crate::SegmentState::{Allocated, Cached, Free};
 use crate::{Bucket, Segment};
 use core::cell::RefCell;
 use kalloc_core::SourceCell;
-use std::boxed::Box;
-use std::vec;
 use std::vec::Vec;
 
 type Small<'a> = Arena<'a, NoSource, 16, 4, 8>;
 type Child<'r> = Arena<'static, &'r Recorder>;
 type Child8<'r> = Arena<'static, &'r Recorder, 8>;
-type OverVa<'r> = Arena<'static, &'r SourceCell<Arena<'static>>>;
+type OverVa<'r> = Arena<'r, &'r SourceCell<Arena<'static>>>;
 
-fn fresh(span: Span, quantum: usize) -> Arena<'static> {
+fn fresh<'a>(span: Span, quantum: usize) -> Arena<'a> {
     let mut arena = Arena::new("test", quantum).unwrap();
     arena.add(span).unwrap();
     arena.check().unwrap();
     arena
 }
 
-fn tags(count: usize) -> &'static mut [MaybeUninit<Tag>] {
-    Box::leak(vec![MaybeUninit::uninit(); count].into_boxed_slice())
-}
-
-fn buckets(count: usize) -> &'static mut [MaybeUninit<Bucket>] {
-    Box::leak(vec![MaybeUninit::uninit(); count].into_boxed_slice())
+/// Memory for `count` tags or buckets, owned by the test (declared before the arena that
+/// borrows it, so nothing leaks).
+fn memory<T>(count: usize) -> Vec<MaybeUninit<T>> {
+    (0..count).map(|_| MaybeUninit::uninit()).collect()
 }
 
 fn segments<S: Source, const T: usize, const Q: usize, const C: usize>(
@@ -629,11 +625,12 @@ fn a_constrained_import_that_cannot_serve_is_given_back() {
 #[test]
 fn hierarchy_of_arenas_through_shared_references() {
     let va = SourceCell::new(fresh(Span::new(0x8000_0000, 0x100_0000), 0x1000));
+    let mut tag_memory = memory(256);
     let mut heap = OverVa::with_source("kmem", 0x10, &va, 0x1_0000)
         .unwrap()
         .with_qcache_max(0x40)
         .unwrap();
-    heap.add_tag_memory(tags(256)).unwrap();
+    heap.add_tag_memory(&mut tag_memory).unwrap();
     let mut dma = OverVa::with_source("dma", 0x1000, &va, 0x1000).unwrap();
     let small: Vec<_> = (1..=40)
         .map(|i| (heap.alloc(i * 4, Policy::InstantFit).unwrap(), i * 4))
@@ -690,6 +687,7 @@ fn bad_input_never_panics_and_leaves_the_parent_usable() {
 
 #[test]
 fn running_out_of_tags_fails_cleanly_until_memory_is_added() {
+    let mut more = memory(100);
     let mut arena = Small::create("tags", 1).unwrap();
     arena.add(Span::new(0, 1000)).unwrap();
     // 16 tags: marker + segments. Scattered allocations need two tags each.
@@ -713,7 +711,7 @@ fn running_out_of_tags_fails_cleanly_until_memory_is_added() {
     assert!(arena.free_tags() < 2);
     refused(&mut arena, Error::Exhausted, |a| a.add(Span::new(2000, 10)));
     assert_eq!(arena.add_tag_memory(&mut []), Err(Error::TooSmall));
-    assert_eq!(arena.add_tag_memory(tags(100)), Ok(100));
+    assert_eq!(arena.add_tag_memory(&mut more), Ok(100));
     arena.check().unwrap();
     for _ in 0..40 {
         let min = live.len() * 3 + 1;
@@ -735,26 +733,36 @@ fn running_out_of_tags_fails_cleanly_until_memory_is_added() {
 /// chains stay short.
 #[test]
 fn hash_table_grows_and_keeps_every_segment() {
+    // Miri runs a shorter version: every step costs thousands of times more there.
+    let count: usize = if cfg!(miri) { 100 } else { 2000 };
+    let grown = count.next_power_of_two();
+    let mut tag_memory = memory(2 * count + 16);
+    let mut tables: Vec<Vec<MaybeUninit<Bucket>>> =
+        (6..=grown.ilog2()).map(|bits| memory(1 << bits)).collect();
+    let (mut same, mut larger) = (memory(grown), memory(2 * grown + 100));
+    let mut tables = tables.iter_mut();
     let mut arena = fresh(Span::new(0, 1 << 20), 1);
-    arena.add_tag_memory(tags(5000)).unwrap();
+    arena.add_tag_memory(&mut tag_memory).unwrap();
     assert_eq!(arena.hash_buckets(), 32);
     let mut live = Vec::new();
-    for i in 0..2000 {
+    for i in 0..count {
         live.push(arena.alloc(1 + i % 7, Policy::InstantFit).unwrap());
         if let Some(want) = arena.wants_hash_memory() {
-            let old = arena.add_hash_memory(buckets(want)).unwrap();
+            let table = tables.next().unwrap();
+            assert_eq!(table.len(), want);
+            let old = arena.add_hash_memory(table).unwrap();
             assert_eq!(old.map(|m| m.len()), (want > 64).then_some(want / 2));
             arena.check().unwrap();
         }
     }
-    assert_eq!(arena.hash_buckets(), 2048);
+    assert_eq!(arena.hash_buckets(), grown);
     assert_eq!(
-        arena.add_hash_memory(buckets(2048)).err(),
+        arena.add_hash_memory(&mut same).err(),
         Some(Error::TooSmall)
     );
     // Longer than a power of two: the table uses the power of two below.
-    arena.add_hash_memory(buckets(5000)).unwrap();
-    assert_eq!(arena.hash_buckets(), 4096);
+    arena.add_hash_memory(&mut larger).unwrap();
+    assert_eq!(arena.hash_buckets(), 2 * grown);
     arena.check().unwrap();
     for (i, base) in live.into_iter().enumerate() {
         arena.free(base, 1 + i % 7).unwrap();
@@ -887,4 +895,11 @@ fn stats_are_consistent() {
     assert_eq!(stats.overhead(), 0);
     assert_eq!(arena.free_size(), 0x1000 - 100);
     arena.free(a, 100).unwrap();
+}
+
+#[test]
+fn arenas_can_live_behind_a_lock() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Arena<'static>>();
+    shareable::<Small<'static>>();
 }

@@ -2,12 +2,13 @@ use super::*;
 use crate::tag::tag;
 use std::vec;
 
-fn table(len: usize) -> &'static mut [MaybeUninit<Bucket>] {
-    std::boxed::Box::leak(vec![MaybeUninit::uninit(); len].into_boxed_slice())
+fn table(len: usize) -> std::vec::Vec<MaybeUninit<Bucket>> {
+    vec![MaybeUninit::uninit(); len]
 }
 
 #[test]
 fn insert_find_remove_and_grow() {
+    let (mut t32, mut t100, mut t128, mut t256) = (table(32), table(100), table(128), table(256));
     let mut pool = TagPool::<256>::new();
     let mut hash = SegmentHash::new();
     let ids: std::vec::Vec<_> = (0..200)
@@ -21,16 +22,16 @@ fn insert_find_remove_and_grow() {
     assert!(hash.wants_growth());
     assert!(hash.find(&pool, 5).is_nil());
     assert_eq!(
-        hash.install(&mut pool, table(32)).err(),
+        hash.install(&mut pool, &mut t32).err(),
         Some(Error::TooSmall)
     );
-    assert!(hash.install(&mut pool, table(100)).unwrap().is_none());
+    assert!(hash.install(&mut pool, &mut t100).unwrap().is_none());
     assert_eq!(hash.buckets(), 64);
     assert!(hash.wants_growth());
-    let old = hash.install(&mut pool, table(128)).unwrap().unwrap();
+    let old = hash.install(&mut pool, &mut t128).unwrap().unwrap();
     assert!(hash.wants_growth());
     assert_eq!(old.len(), 100, "the whole slice given comes back");
-    let old = hash.install(&mut pool, table(256)).unwrap().unwrap();
+    let old = hash.install(&mut pool, &mut t256).unwrap().unwrap();
     assert!(!hash.wants_growth());
     assert_eq!(old.len(), 128);
     assert_eq!(hash.check(&pool), Ok(200));

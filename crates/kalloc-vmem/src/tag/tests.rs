@@ -13,6 +13,7 @@ fn ids_pack_chunk_and_slot() {
 
 #[test]
 fn reserve_then_chunks_hand_out_every_tag_once() {
+    let mut memory = vec![MaybeUninit::uninit(); 3];
     let mut pool = TagPool::<4>::new();
     assert_eq!((pool.free_count(), pool.capacity()), (4, 4));
     let taken: std::vec::Vec<_> = (0..4)
@@ -20,8 +21,7 @@ fn reserve_then_chunks_hand_out_every_tag_once() {
         .collect();
     assert!(pool.take(tag(Kind::Free, 9, 1, false)).is_none());
     pool.check().unwrap();
-    let memory = std::boxed::Box::leak(vec![MaybeUninit::uninit(); 3].into_boxed_slice());
-    assert_eq!(pool.add_memory(memory), Ok(3));
+    assert_eq!(pool.add_memory(&mut memory), Ok(3));
     assert_eq!((pool.free_count(), pool.capacity()), (3, 7));
     let more: std::vec::Vec<_> = (0..3)
         .map(|i| pool.take(tag(Kind::Allocated, 100 + i, 1, true)).unwrap())
@@ -41,14 +41,17 @@ fn reserve_then_chunks_hand_out_every_tag_once() {
 
 #[test]
 fn chunk_limits() {
+    let mut memory = vec![MaybeUninit::uninit(); MAX_CHUNKS];
     let mut pool = TagPool::<4>::new();
     assert_eq!(pool.add_memory(&mut []), Err(Error::TooSmall));
+    let mut chunks = memory.chunks_mut(1);
     for _ in 1..MAX_CHUNKS {
-        let memory = std::boxed::Box::leak(vec![MaybeUninit::uninit(); 1].into_boxed_slice());
-        assert_eq!(pool.add_memory(memory), Ok(1));
+        assert_eq!(pool.add_memory(chunks.next().unwrap()), Ok(1));
     }
-    let memory = std::boxed::Box::leak(vec![MaybeUninit::uninit(); 1].into_boxed_slice());
-    assert_eq!(pool.add_memory(memory), Err(Error::TooLarge));
+    assert_eq!(
+        pool.add_memory(chunks.next().unwrap()),
+        Err(Error::TooLarge)
+    );
     assert_eq!(pool.capacity(), 4 + MAX_CHUNKS - 1);
     pool.check().unwrap();
 }
