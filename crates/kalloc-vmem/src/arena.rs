@@ -190,6 +190,14 @@ impl<'a, S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize>
         Ok(self)
     }
 
+    /// The arena with `span` [`add`](Arena::add)ed: the paper's optional initial span.
+    ///
+    /// Errors: as [`add`](Arena::add).
+    pub fn with_span(mut self, span: Span) -> Result<Self, Error> {
+        self.add(span)?;
+        Ok(self)
+    }
+
     /// As [`with_qcache_max`](Arena::with_qcache_max), in place.
     pub fn set_qcache_max(&mut self, qcache_max: usize) -> Result<(), Error> {
         if qcache_max % self.quantum != 0 {

@@ -135,7 +135,13 @@ fn bad_arena_parameters() {
     assert_eq!(sourced(3, 3), Some(Error::BadAlign));
     assert_eq!(sourced(8, 12), Some(Error::Misaligned));
     assert_eq!(sourced(8, 0), Some(Error::Misaligned));
-    let arena = Arena::new("q", 8).unwrap();
+    let arena = Arena::new("q", 8)
+        .unwrap()
+        .with_span(Span::new(64, 64))
+        .unwrap();
+    assert_eq!(arena.total_size(), 64);
+    let misaligned = Arena::new("q", 8).unwrap().with_span(Span::new(4, 64));
+    assert_eq!(misaligned.err(), Some(Error::Misaligned));
     assert_eq!(arena.name(), "q");
     assert_eq!(arena.quantum(), 8);
     assert_eq!(arena.with_qcache_max(12).err(), Some(Error::Misaligned));
