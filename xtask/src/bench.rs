@@ -8,7 +8,7 @@ mod json;
 mod report;
 mod results;
 
-use crate::cmd;
+use crate::{cmd, toolchain};
 use std::fmt::Write;
 use std::fs;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -38,19 +38,20 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         }
     }
     // Criterion writes under the cargo target directory, wherever CARGO_TARGET_DIR puts it.
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| cmd::root().join("target"), |dir| cmd::root().join(dir));
-    let criterion_dir = target_dir.join("criterion");
+    let criterion_dir = toolchain::target_dir().join("criterion");
     if filter.is_none() {
         // A full run replaces every result: stale groups from renamed benchmarks must not linger.
         let _ = fs::remove_dir_all(&criterion_dir);
     }
     let mut bench = cmd::cargo();
+    // `--bench *`: only the criterion targets (the library's own unit tests use libtest,
+    // which rejects criterion's flags).
     bench.args([
         "bench",
         "--package",
         "kalloc-benches",
-        "--benches",
+        "--bench",
+        "*",
         "--",
         "--noplot",
     ]);
