@@ -19,10 +19,14 @@ pub const DEFAULT_SL: usize = 32;
 /// Default number of first-level classes: blocks up to 512 GiB on 64-bit targets, 2 GiB
 /// on 32-bit ones.
 #[cfg(not(target_pointer_width = "64"))]
-pub const DEFAULT_FL: usize = 26;
+pub const DEFAULT_FL: usize = 25;
 /// Default number of second-level classes per power of two.
 #[cfg(not(target_pointer_width = "64"))]
 pub const DEFAULT_SL: usize = 16;
+
+// The defaults must be valid on every target, checked when the library itself builds (a
+// bare-metal 32-bit build fails here, not in a user's crate).
+const _: () = crate::class::Classes::<DEFAULT_FL, DEFAULT_SL>::VALID;
 
 /// Default minimum import from the source: growth asks for at least this much at once.
 pub const DEFAULT_MIN_IMPORT: usize = 64 * 1024;
