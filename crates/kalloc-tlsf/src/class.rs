@@ -41,8 +41,9 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
             FL >= 2 && FL <= usize::BITS as usize,
             "FL must be in 2..=usize::BITS"
         );
+        // The top class ends at 2^(SHIFT + FL - 1), which must be a valid usize shift.
         assert!(
-            (SL.trailing_zeros() + WORD_LOG2) as usize + FL < usize::BITS as usize,
+            (SL.trailing_zeros() + WORD_LOG2) as usize + FL <= usize::BITS as usize,
             "FL too large: the top class would not fit in a usize"
         );
     };

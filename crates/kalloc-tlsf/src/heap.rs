@@ -19,7 +19,7 @@ pub const DEFAULT_SL: usize = 32;
 /// Default number of first-level classes: blocks up to 512 GiB on 64-bit targets, 2 GiB
 /// on 32-bit ones.
 #[cfg(not(target_pointer_width = "64"))]
-pub const DEFAULT_FL: usize = 25;
+pub const DEFAULT_FL: usize = 26;
 /// Default number of second-level classes per power of two.
 #[cfg(not(target_pointer_width = "64"))]
 pub const DEFAULT_SL: usize = 16;

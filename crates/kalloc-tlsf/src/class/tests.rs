@@ -51,3 +51,16 @@ fn bounds_are_consistent() {
     const { assert!(Narrow::MAX_ALIGN.is_power_of_two()) };
     assert_eq!(Wide::lower_bound(1, 0), 32 * WORD);
 }
+
+#[test]
+fn the_largest_valid_geometry_stays_in_range() {
+    // SHIFT + FL == usize::BITS (SHIFT = log2 32 + log2 WORD): the top class ends exactly
+    // at 2^(BITS - 1).
+    type Top = Classes<{ usize::BITS as usize - 5 - WORD_LOG2 as usize }, 32>;
+    let () = Top::VALID;
+    assert_eq!(Top::MAX_BLOCK, (1 << (usize::BITS - 1)) - WORD);
+    let (fl, _) = Top::floor(Top::MAX_BLOCK);
+    assert_eq!(fl, usize::BITS as usize - 6 - WORD_LOG2 as usize);
+    assert_eq!(Top::ceil(Top::MAX_BLOCK), None);
+    assert!(Top::ceil((Top::MAX_BLOCK / 2) & !(WORD - 1)).is_some());
+}
