@@ -152,6 +152,10 @@ fn drive<'a, S: Source>(
         next_tag: 0,
     };
     for _ in 0..MAX_STEPS {
+        // Exhausted input would decode as an endless run of default operations.
+        if input.is_empty() {
+            break;
+        }
         let Ok(op) = Op::arbitrary(input) else {
             break;
         };

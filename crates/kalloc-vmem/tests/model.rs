@@ -10,9 +10,9 @@ use std::mem::MaybeUninit;
 
 #[test]
 fn harness_on_random_inputs() {
-    for seed in 0..scale(200) as u64 {
+    for seed in 0..scale(1000) as u64 {
         let mut rng = Rng::new(seed);
-        let len = rng.between(16, scale(3072).max(64));
+        let len = rng.between(16, scale(4096).max(256));
         let bytes = rng.bytes(len);
         let outcome = std::panic::catch_unwind(|| kalloc_fuzz::vmem::run(&bytes));
         assert!(outcome.is_ok(), "seed {seed} (len {len}) failed");
