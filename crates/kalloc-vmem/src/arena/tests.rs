@@ -909,3 +909,36 @@ fn arenas_can_live_behind_a_lock() {
     shareable::<Arena<'static>>();
     shareable::<Small<'static>>();
 }
+
+#[test]
+fn check_catches_corruption() {
+    let mut arena = fresh(Span::new(0, 0x1000), 0x10);
+    let a = arena.alloc(0x100, Policy::InstantFit).unwrap();
+    arena.alloc(0x100, Policy::InstantFit).unwrap();
+    arena.check().unwrap();
+    let id = arena.hash.find(&arena.pool, a);
+    // A segment that no longer tiles its span.
+    arena.pool.get_mut(id).size += 0x10;
+    assert!(arena.check().is_err());
+    arena.pool.get_mut(id).size -= 0x10;
+    // A running total that disagrees with the segments.
+    arena.units.allocated += 0x10;
+    let error = arena.check().unwrap_err();
+    assert!(error.what.contains("totals"), "{error}");
+    arena.units.allocated -= 0x10;
+    // An allocated segment marked free behind the lists' back.
+    arena.pool.get_mut(id).kind = Kind::Free;
+    assert!(arena.check().is_err());
+    arena.pool.get_mut(id).kind = Kind::Allocated;
+    // A rotor pointing at an unused tag.
+    let spare = arena
+        .pool
+        .take(crate::tag::tag(Kind::Free, 0, 1, false))
+        .unwrap();
+    assert!(arena.check().is_err(), "a leaked tag");
+    arena.pool.give_back(spare);
+    arena.rotor = spare;
+    assert!(arena.check().is_err());
+    arena.rotor = TagId::NIL;
+    arena.check().unwrap();
+}
