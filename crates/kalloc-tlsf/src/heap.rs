@@ -154,7 +154,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     /// Validates `layout` and returns the block size it needs (`None` for zero size).
     #[inline(always)]
     fn request(layout: Layout) -> Result<Option<usize>, Error> {
-        if layout.align() > Classes::<FL, SL>::MAX_ALIGN {
+        if layout.align() > WORD && layout.align() > Classes::<FL, SL>::MAX_ALIGN {
             return Err(Error::BadAlign);
         }
         if layout.size() == 0 {
@@ -356,8 +356,9 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     #[inline(always)]
     unsafe fn used_block(&self, ptr: NonNull<u8>, layout: Layout) -> Result<(Block, usize), Error> {
         let addr = ptr.as_ptr().addr();
-        // Masks, not `%`: the compiler does not know a Layout's alignment is a power of two.
-        if addr & (WORD - 1) != 0 || addr & (layout.align() - 1) != 0 {
+        // One mask for both the word and the layout's alignment (a `%` would divide: the
+        // compiler does not know a Layout's alignment is a power of two).
+        if addr & ((layout.align() - 1) | (WORD - 1)) != 0 {
             return Err(Error::ForeignPointer);
         }
         if cfg!(debug_assertions) && !self.payload_in_pools(addr) {
@@ -370,8 +371,9 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         if header & USED == 0 {
             return Err(Error::DoubleFree);
         }
-        let size = size_of_header(header);
-        if size < MIN_BLOCK || size - HEADER < layout.size() {
+        // A block holds `size - HEADER` bytes; the wrapping subtraction also refuses a
+        // (corrupted) size below the header.
+        if size_of_header(header).wrapping_sub(HEADER) < layout.size() {
             return Err(Error::WrongSize);
         }
         Ok((block, header))
