@@ -5,7 +5,7 @@
 //! after every step. At the end both arenas are dropped and the source must have every
 //! block back.
 //!
-//! The first byte picks the number of blocks in the source; the rest decode into [`Op`]s.
+//! The first byte picks the number of blocks in the source; the rest decode into `Op`s.
 
 use crate::shadow::{Shadow, fill, verify};
 use arbitrary::{Arbitrary, Unstructured};

@@ -2,7 +2,7 @@
 //! the `SourceMut` interface, bad inputs included, checked against the shadow model.
 //!
 //! The first bytes pick the index width (8 or 16 bits) and the number of blocks; the rest
-//! decode into [`Op`]s. After every step the harness runs the allocator's checker and
+//! decode into `Op`s. After every step the harness runs the allocator's checker and
 //! compares its counts with the model; at the end it gives everything back and expects the
 //! allocator's initial stats.
 
