@@ -13,6 +13,8 @@ const THREADS: u64 = 4;
 /// Bytes of the heap: far more than the workers ever hold at once (less under Miri, where
 /// each byte costs).
 const MEMORY: usize = if cfg!(miri) { 1 << 20 } else { 8 << 20 };
+/// The largest request (smaller under Miri, where filling and verifying bytes is slow).
+const MAX_SIZE: usize = if cfg!(miri) { 256 } else { 4096 };
 
 /// Pointers owned by one worker thread.
 struct Blocks(Vec<(NonNull<u8>, Layout, u64)>);
@@ -29,7 +31,8 @@ fn worker<R: RawLock>(heap: &Locked<Tlsf<'_>, R>, thread: u64) {
     for _ in 0..scale(4000) {
         let choice = rng.below(10);
         if choice < 5 || live.0.is_empty() {
-            let layout = Layout::from_size_align(rng.between(1, 2048), 1 << rng.below(7)).unwrap();
+            let layout =
+                Layout::from_size_align(rng.between(1, MAX_SIZE / 2), 1 << rng.below(7)).unwrap();
             // SAFETY: a non-zero size.
             let Some(block) = NonNull::new(unsafe { heap.alloc(layout) }) else {
                 continue;
@@ -48,7 +51,7 @@ fn worker<R: RawLock>(heap: &Locked<Tlsf<'_>, R>, thread: u64) {
                 "thread {thread}: block {block:p} was written by another"
             );
             if choice < 7 {
-                let size = rng.between(1, 4096);
+                let size = rng.between(1, MAX_SIZE);
                 // SAFETY: live for `layout`; a non-zero size.
                 let moved = NonNull::new(unsafe { heap.realloc(block.as_ptr(), layout, size) });
                 let moved = moved.expect("the heap has room");
