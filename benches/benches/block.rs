@@ -5,6 +5,10 @@
 //! 255 slots, each step picks a random slot and frees its block if it holds one, or
 //! allocates one into it if not (so the live count wanders around half, up to 255); the
 //! trace ends by freeing what is left. One measured iteration replays the whole trace.
+//!
+//! Every subject runs the same `replay` loop with the same `black_box` use; kalloc-block
+//! and the `Vec` stack both hand out block pointers (`FrameAllocator` hands out frame
+//! numbers, its own API), so their slot tables are identical.
 
 use buddy_system_allocator::FrameAllocator;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -94,17 +98,30 @@ impl Subject for Frames {
     }
 }
 
-/// The baseline: a stack of free block indexes, no checks, no ownership.
-struct FreeStack(Vec<usize>);
+/// The baseline: a stack of free block pointers, no checks, no ownership. It hands out
+/// the same handle as kalloc-block (a block pointer), so both fill the same slot table.
+struct FreeStack(Vec<NonNull<u8>>);
+
+impl FreeStack {
+    /// Every block of `memory` free, the lowest address on top (as kalloc-block starts).
+    fn new(memory: &mut Memory) -> FreeStack {
+        let base = memory.bytes().as_mut_ptr();
+        let blocks = (0..BLOCKS)
+            .rev()
+            .map(|block| NonNull::new(base.wrapping_add(block * BLOCK_SIZE)).expect("in memory"))
+            .collect();
+        FreeStack(blocks)
+    }
+}
 
 impl Subject for FreeStack {
-    type Handle = usize;
+    type Handle = NonNull<u8>;
     #[inline]
-    fn alloc(&mut self) -> usize {
+    fn alloc(&mut self) -> NonNull<u8> {
         self.0.pop().expect("a free block")
     }
     #[inline]
-    fn free(&mut self, block: usize) {
+    fn free(&mut self, block: NonNull<u8>) {
         self.0.push(block);
     }
 }
@@ -173,8 +190,13 @@ fn block_churn(c: &mut Criterion) {
         &steps,
     );
 
-    let stack = FreeStack((0..BLOCKS).rev().collect());
-    bench(&mut group, "Vec free stack", stack, &steps);
+    let mut stack_memory = Memory::new();
+    bench(
+        &mut group,
+        "Vec free stack",
+        FreeStack::new(&mut stack_memory),
+        &steps,
+    );
     group.finish();
 }
 

@@ -107,6 +107,15 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
         "BlockAllocator capacity N must be in 1..=I::MAX_BLOCKS (255 for u8, 65535 for u16)"
     );
 
+    /// Post-monomorphisation check behind [`index_of`](Self::index_of)'s single comparison:
+    /// a block offset rotated right by `BLOCK_SHIFT` with any of its low `BLOCK_SHIFT` bits
+    /// set is at least `2^(usize::BITS - BLOCK_SHIFT)`, so it must exceed every block
+    /// index (`< N`). Holds on 32- and 64-bit targets for both index widths.
+    const ROTATION_SEPARATES: () = assert!(
+        N < 1 << (usize::BITS - BLOCK_SHIFT),
+        "BlockAllocator capacity N too large for this target's address width"
+    );
+
     /// An allocator over the whole 4 KiB blocks inside `region` (its ends are trimmed
     /// inward to block boundaries).
     ///
@@ -167,6 +176,7 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
     /// The allocator with all `blocks` free, in address order, and every list id unused.
     fn with_blocks(base: NonNull<u8>, blocks: usize) -> Self {
         let () = Self::CAPACITY_FITS;
+        let () = Self::ROTATION_SEPARATES;
         debug_assert!((1..=N).contains(&blocks));
         let mut nodes = [Node::UNUSED; N];
         for (id, node) in nodes[..blocks].iter_mut().enumerate() {
@@ -315,20 +325,35 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
         self.blocks - self.free_blocks
     }
 
-    /// The block holding `addr`, or [`Error::ForeignPointer`] outside the region and
+    /// The block starting at `addr`, or [`Error::ForeignPointer`] outside the region and
     /// [`Error::Misaligned`] inside it but off a block boundary.
     #[inline]
     pub(crate) fn index_of(&self, addr: usize) -> Result<usize, Error> {
-        // An address below the region wraps to an offset above `usize::MAX - base`, never
-        // below the region's length (the region does not wrap): one comparison refuses both.
-        let offset = addr.wrapping_sub(self.region.base());
-        if offset >= self.region.len() {
-            return Err(Error::ForeignPointer);
+        // One unsigned comparison refuses every bad address. Rotating the offset right by
+        // `BLOCK_SHIFT` moves the bits below a block boundary to the top, so an offset off
+        // a boundary becomes at least `2^(usize::BITS - BLOCK_SHIFT)`, above any block count
+        // (`ROTATION_SEPARATES`); a boundary offset becomes its block number, which is
+        // below `blocks` exactly when the offset is inside the region. An address below the
+        // region wraps to an offset above it (the region does not wrap).
+        let index = addr
+            .wrapping_sub(self.region.base())
+            .rotate_right(BLOCK_SHIFT);
+        if index < self.blocks {
+            Ok(index)
+        } else {
+            Err(self.address_error(addr))
         }
-        if offset % BLOCK_SIZE != 0 {
-            return Err(Error::Misaligned);
+    }
+
+    /// Why [`index_of`](Self::index_of) refused `addr`: out of the hot path.
+    #[cold]
+    #[inline(never)]
+    fn address_error(&self, addr: usize) -> Error {
+        if addr.wrapping_sub(self.region.base()) >= self.region.len() {
+            Error::ForeignPointer
+        } else {
+            Error::Misaligned
         }
-        Ok(offset >> BLOCK_SHIFT)
     }
 
     /// Pointer to the first byte of block `index` (`index < blocks`).
@@ -368,45 +393,52 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
 
     /// The list id of the list that `head` starts, or [`Error::WrongOwner`] when `head` is
     /// not the head of any owner list here (an `Owner` from another allocator, or `END`).
-    #[inline]
     pub(crate) fn list_of_head(&self, head: I) -> Result<I, Error> {
+        match self.head_list(head) {
+            list if list == I::END => Err(Error::WrongOwner),
+            list => Ok(list),
+        }
+    }
+
+    /// The list id of the list that `head` starts, or `END` when `head` starts none (it is
+    /// `END`, a free block, a block inside a list, or out of range).
+    #[inline(always)]
+    fn head_list(&self, head: I) -> I {
         let index = head.to_usize();
         // Checking against the constant `N` rather than `blocks` keeps the hot path free of
-        // a load: nodes from `blocks` to `N` are unused (`list == END`) and refused below.
+        // a load: nodes from `blocks` to `N` are unused (`list == END`). `END >= N`, so an
+        // empty owner's head is refused here too.
         if index >= N {
-            return Err(Error::WrongOwner);
+            return I::END;
         }
         let node = self.node(index);
-        if node.list == I::END || node.prev != I::END {
-            return Err(Error::WrongOwner);
+        if node.prev == I::END {
+            node.list
+        } else {
+            I::END
         }
-        Ok(node.list)
     }
 
     /// Pops a free block onto `owner`'s list and returns its index.
     #[inline]
     pub(crate) fn alloc_index(&mut self, owner: &mut Owner<I>) -> Result<usize, Error> {
         let head = owner.head;
-        let list = if head == I::END {
-            None
-        } else {
-            Some(self.list_of_head(head)?)
-        };
-        if self.free_blocks == 0 {
-            return Err(Error::Exhausted);
+        let list = self.head_list(head);
+        // One predictable branch for both refusals; `alloc_error` tells them apart.
+        if (list == I::END && head != I::END) || self.free_blocks == 0 {
+            return Err(self.alloc_error(head));
         }
         let height = self.free_blocks - 1;
         // SAFETY: `height < free_blocks <= blocks <= N`.
         let block = unsafe { *self.free_stack.get_unchecked(height) };
         self.free_blocks = height;
-        let list = match list {
-            Some(list) => {
-                self.node_mut(head.to_usize()).prev = block;
-                let info = &mut self.node_mut(list.to_usize()).info;
-                *info = I::from_usize(info.to_usize() + 1);
-                list
-            }
-            None => self.take_list_id(),
+        let list = if head == I::END {
+            self.take_list_id()
+        } else {
+            self.node_mut(head.to_usize()).prev = block;
+            let count = &mut self.node_mut(list.to_usize()).info;
+            *count = I::from_usize(count.to_usize() + 1);
+            list
         };
         let index = block.to_usize();
         let node = self.node_mut(index);
@@ -420,28 +452,45 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
         Ok(index)
     }
 
+    /// Why [`alloc_index`](Self::alloc_index) refused an owner whose root is `head`, out of
+    /// the hot path: [`Error::WrongOwner`] first, then [`Error::Exhausted`].
+    #[cold]
+    #[inline(never)]
+    fn alloc_error(&self, head: I) -> Error {
+        if head != I::END && self.head_list(head) == I::END {
+            Error::WrongOwner
+        } else {
+            debug_assert_eq!(self.free_blocks, 0);
+            Error::Exhausted
+        }
+    }
+
     /// Checks that block `index` (`< blocks`) is on `owner`'s list, without changing
     /// anything: [`Error::DoubleFree`] when it is free, [`Error::WrongOwner`] when another
     /// list holds it (or `owner` holds nothing, or is not an owner of this allocator).
     #[inline]
     pub(crate) fn verify_owned(&self, owner: &Owner<I>, index: usize) -> Result<(), Error> {
         let list = self.node(index).list;
-        if list == I::END {
-            return Err(Error::DoubleFree);
-        }
-        // `END >= N`, so this also refuses an empty owner. Nodes from `blocks` to `N` are
-        // unused (`list == END != list`) and refused below.
-        let head = owner.head.to_usize();
-        if head >= N {
-            return Err(Error::WrongOwner);
-        }
         // The owner's head carries the block's list id and starts its list: the owner is
-        // that list's root, since each live id belongs to exactly one list.
-        let head_node = self.node(head);
-        if head_node.list != list || head_node.prev != I::END {
-            return Err(Error::WrongOwner);
+        // that list's root, since each live id belongs to exactly one list. An empty or
+        // foreign owner's head starts no list here (`head_list` is `END`), nor does a free
+        // block's (`list == END`) match a live one.
+        if list != I::END && self.head_list(owner.head) == list {
+            Ok(())
+        } else {
+            Err(self.ownership_error(index))
         }
-        Ok(())
+    }
+
+    /// Why [`verify_owned`](Self::verify_owned) refused block `index`, out of the hot path.
+    #[cold]
+    #[inline(never)]
+    fn ownership_error(&self, index: usize) -> Error {
+        if self.node(index).list == I::END {
+            Error::DoubleFree
+        } else {
+            Error::WrongOwner
+        }
     }
 
     /// Moves block `index` from `owner`'s list to the free stack. The caller has checked

@@ -269,6 +269,31 @@ fn foreign_and_misaligned_pointers_are_refused() {
 }
 
 #[test]
+fn index_of_classifies_every_address_with_its_single_comparison() {
+    let mut memory = Memory::new(3);
+    let allocator = BlockAllocator::<u8>::new(memory.bytes()).unwrap();
+    let (base, len) = (allocator.region().base(), allocator.region().len());
+    assert_eq!(len, 3 * BLOCK_SIZE);
+    for (addr, expected) in [
+        (base, Ok(0)),
+        (base + BLOCK_SIZE, Ok(1)),
+        (base + 2 * BLOCK_SIZE, Ok(2)),
+        (base + len, Err(Error::ForeignPointer)),
+        (base + len + 1, Err(Error::ForeignPointer)),
+        (base - 1, Err(Error::ForeignPointer)),
+        (base - BLOCK_SIZE, Err(Error::ForeignPointer)),
+        (0, Err(Error::ForeignPointer)),
+        (usize::MAX, Err(Error::ForeignPointer)),
+        (usize::MAX & !(BLOCK_SIZE - 1), Err(Error::ForeignPointer)),
+        (base + 1, Err(Error::Misaligned)),
+        (base + BLOCK_SIZE / 2, Err(Error::Misaligned)),
+        (base + len - 1, Err(Error::Misaligned)),
+    ] {
+        assert_eq!(allocator.index_of(addr), expected, "address {addr:#x}");
+    }
+}
+
+#[test]
 fn double_free_is_refused_in_every_position() {
     let mut memory = Memory::new(4);
     let mut allocator = BlockAllocator::<u8>::new(memory.bytes()).unwrap();
