@@ -8,7 +8,8 @@
 //!
 //! Every subject runs the same `replay` loop with the same `black_box` use; kalloc-block
 //! and the `Vec` stack both hand out block pointers (`FrameAllocator` hands out frame
-//! numbers, its own API), so their slot tables are identical.
+//! numbers, its own API), so their slot tables are identical. A second baseline, the same
+//! stack of block indexes, shows how much the handle type alone moves the baseline.
 
 use buddy_system_allocator::FrameAllocator;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -126,6 +127,23 @@ impl Subject for FreeStack {
     }
 }
 
+/// The same baseline handing out block indexes instead of pointers (16-byte slot entries
+/// rather than 8): kept beside [`FreeStack`] because the two measure differently on some
+/// machines, so the README can quote both.
+struct IndexStack(Vec<usize>);
+
+impl Subject for IndexStack {
+    type Handle = usize;
+    #[inline]
+    fn alloc(&mut self) -> usize {
+        self.0.pop().expect("a free block")
+    }
+    #[inline]
+    fn free(&mut self, block: usize) {
+        self.0.push(block);
+    }
+}
+
 /// `BLOCKS` block-aligned blocks of memory for kalloc-block to manage.
 struct Memory {
     ptr: NonNull<u8>,
@@ -197,6 +215,8 @@ fn block_churn(c: &mut Criterion) {
         FreeStack::new(&mut stack_memory),
         &steps,
     );
+    let indexes = IndexStack((0..BLOCKS).rev().collect());
+    bench(&mut group, "Vec index stack", indexes, &steps);
     group.finish();
 }
 
