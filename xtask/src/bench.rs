@@ -1,8 +1,9 @@
-//! `cargo xtask bench [--quick] [FILTER]`: runs the criterion benchmarks in `benches/` and
+//! `cargo xtask bench [--quick] [--report-only] [FILTER]`: runs the criterion benchmarks in `benches/` and
 //! the heap-efficiency report, then writes `docs/benchmarks.md` with a table of median time
 //! per operation and the ratio to the best peer for every job, plus SVG charts in
 //! `docs/benchmarks/`. The numbers come from criterion's own result files, so the page and
-//! criterion's output agree.
+//! criterion's output agree. `--report-only` rewrites the page from the last results
+//! without running criterion again.
 
 mod json;
 mod report;
@@ -25,13 +26,15 @@ const QUICK: &[&str] = &[
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut quick = false;
+    let mut report_only = false;
     let mut filter = None;
     for arg in args {
         match arg.as_str() {
             "--quick" => quick = true,
+            "--report-only" => report_only = true,
             flag if flag.starts_with('-') => {
                 return Err(format!(
-                    "unknown flag `{flag}` (usage: bench [--quick] [FILTER])"
+                    "unknown flag `{flag}` (usage: bench [--quick] [--report-only] [FILTER])"
                 ));
             }
             name => filter = Some(name.to_string()),
@@ -39,9 +42,30 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     // Criterion writes under the cargo target directory, wherever CARGO_TARGET_DIR puts it.
     let criterion_dir = toolchain::target_dir().join("criterion");
+    if !report_only {
+        run_criterion(&criterion_dir, quick, filter.as_deref())?;
+    }
+
+    let efficiency = efficiency_report(quick)?;
+    let measurements = results::collect(&criterion_dir)?;
+    if measurements.is_empty() {
+        return Err(format!(
+            "no criterion results under {}",
+            criterion_dir.display()
+        ));
+    }
+    write_page(&measurements, efficiency.as_deref(), quick)
+}
+
+/// Runs the criterion targets, replacing earlier results unless `filter` picks a subset.
+fn run_criterion(
+    criterion_dir: &std::path::Path,
+    quick: bool,
+    filter: Option<&str>,
+) -> Result<(), String> {
     if filter.is_none() {
         // A full run replaces every result: stale groups from renamed benchmarks must not linger.
-        let _ = fs::remove_dir_all(&criterion_dir);
+        let _ = fs::remove_dir_all(criterion_dir);
     }
     let mut bench = cmd::cargo();
     // `--bench *`: only the criterion targets (the library's own unit tests use libtest,
@@ -58,20 +82,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if quick {
         bench.args(QUICK);
     }
-    if let Some(filter) = &filter {
+    if let Some(filter) = filter {
         bench.arg(filter);
     }
     cmd::run(&mut bench)?;
-
-    let efficiency = efficiency_report(quick)?;
-    let measurements = results::collect(&criterion_dir)?;
-    if measurements.is_empty() {
-        return Err(format!(
-            "no criterion results under {}",
-            criterion_dir.display()
-        ));
-    }
-    write_page(&measurements, efficiency.as_deref(), quick)
+    Ok(())
 }
 
 /// The heap-efficiency report (`benches/src/bin/efficiency.rs`, plain Rust, prints

@@ -53,7 +53,7 @@ const TASKS: &[Task] = &[
     },
     Task {
         name: "bench",
-        usage: "bench [--quick] [FILTER]",
+        usage: "bench [--quick] [--report-only] [FILTER]",
         about: "criterion benchmarks against peers -> docs/benchmarks.md with charts",
         run: bench::run,
     },

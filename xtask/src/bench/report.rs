@@ -79,9 +79,9 @@ fn format_ns(ns: f64) -> String {
 fn ratio_text(ours: f64, peer: f64) -> String {
     let ratio = ours / peer;
     if ratio <= 1.0 {
-        format!("{ratio:.2}x ({:.2}x faster)", 1.0 / ratio)
+        format!("{:.2}x faster", 1.0 / ratio)
     } else {
-        format!("{ratio:.2}x ({ratio:.2}x slower)")
+        format!("{ratio:.2}x slower")
     }
 }
 
@@ -342,7 +342,7 @@ mod tests {
         assert_eq!(jobs.len(), 1);
         let table = table(&jobs[0]);
         assert!(
-            table.contains("| 4k live | **kalloc-tlsf** | 5.00 ns | 0.62x (1.60x faster) |"),
+            table.contains("| 4k live | **kalloc-tlsf** | 5.00 ns | 1.60x faster |"),
             "{table}"
         );
         assert!(
@@ -350,11 +350,11 @@ mod tests {
             "{table}"
         );
         assert!(
-            table.contains("| 4k live | rlsf | 10.0 ns | 1.25x (1.25x slower) |"),
+            table.contains("| 4k live | rlsf | 10.0 ns | 1.25x slower |"),
             "{table}"
         );
         assert!(
-            table.contains("| 32k live | **kalloc-tlsf** | 12.0 ns | 1.20x (1.20x slower) |"),
+            table.contains("| 32k live | **kalloc-tlsf** | 12.0 ns | 1.20x slower |"),
             "{table}"
         );
     }
