@@ -142,8 +142,8 @@ fn write_page(
         "Every job is one criterion group: kalloc and its peers replay the same deterministic \
          trace in the same run, so compare ratios, not absolute times (the machine is shared \
          and noisy). \"median per op\" is criterion's median time per iteration divided by the \
-         operations in one iteration; \"vs best peer\" divides by the fastest non-kalloc \
-         allocator in the same case (below 1 is faster).\n\n",
+         operations in one iteration; \"vs best peer\" compares with the fastest \
+         non-kalloc allocator in the same case.\n\n",
     );
     if quick {
         page.push_str("This is a `--quick` run: few, short samples. Run `cargo xtask bench` for the full measurement.\n\n");
