@@ -1,7 +1,7 @@
 //! Running commands: echo them, run them from the workspace root, turn failure into `Err`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// The workspace root (xtask lives one level below it).
@@ -14,15 +14,15 @@ pub(crate) fn root() -> PathBuf {
 
 /// `cargo` — the same one that runs xtask, so toolchain overrides carry through.
 pub(crate) fn cargo() -> Command {
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    command.current_dir(root());
-    command
+    program(&std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-/// Any other program, run from the workspace root.
+/// Any other program, run from the workspace root with no standard input: nothing a task
+/// runs is interactive, and cargo's `rustc -` target probe must not read whatever an
+/// inherited standard input happens to carry.
 pub(crate) fn program(name: &str) -> Command {
     let mut command = Command::new(name);
-    command.current_dir(root());
+    command.current_dir(root()).stdin(Stdio::null());
     command
 }
 
