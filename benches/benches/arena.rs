@@ -15,8 +15,9 @@ use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterio
 use kalloc_arena::BlockBumpArena;
 use kalloc_block::{BLOCK_SIZE, BlockAllocator};
 use kalloc_core::{FixedRegion, MemorySource, SourceCell};
+use kalloc_fuzz::memory::AlignedMemory;
 use kalloc_fuzz::rng::Rng;
-use std::alloc::{Layout, alloc_zeroed, dealloc};
+use std::alloc::Layout;
 use std::hint::black_box;
 use std::ptr::NonNull;
 
@@ -79,33 +80,6 @@ fn replay<S: Subject>(subject: &mut S, trace: &[Layout]) {
     }
 }
 
-/// `BLOCKS` block-aligned blocks of memory.
-struct Memory {
-    ptr: NonNull<u8>,
-    layout: Layout,
-}
-
-impl Memory {
-    fn new() -> Memory {
-        let layout = Layout::from_size_align(BLOCKS * BLOCK_SIZE, BLOCK_SIZE).expect("layout");
-        // SAFETY: non-zero size.
-        let ptr = NonNull::new(unsafe { alloc_zeroed(layout) }).expect("bench memory");
-        Memory { ptr, layout }
-    }
-
-    fn bytes(&mut self) -> &mut [u8] {
-        // SAFETY: a live zeroed allocation of `layout.size()` bytes, borrowed through `self`.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.layout.size()) }
-    }
-}
-
-impl Drop for Memory {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { dealloc(self.ptr.as_ptr(), self.layout) }
-    }
-}
-
 fn bench<S: Subject>(
     group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
@@ -120,7 +94,7 @@ fn bump_small_mixed(c: &mut Criterion) {
     let mut group = c.benchmark_group("arena/bump-8-128-mixed-align-reset-500");
     group.throughput(Throughput::Elements(trace.len() as u64));
 
-    let mut memory = Memory::new();
+    let mut memory = AlignedMemory::new(BLOCKS * BLOCK_SIZE, BLOCK_SIZE);
     let region = FixedRegion::from_slice(memory.bytes());
     bench(
         &mut group,
@@ -129,7 +103,7 @@ fn bump_small_mixed(c: &mut Criterion) {
         &trace,
     );
 
-    let mut memory = Memory::new();
+    let mut memory = AlignedMemory::new(BLOCKS * BLOCK_SIZE, BLOCK_SIZE);
     let blocks =
         SourceCell::new(BlockAllocator::<u8, 255>::new(memory.bytes()).expect("64 blocks"));
     bench(

@@ -14,8 +14,8 @@
 use buddy_system_allocator::FrameAllocator;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kalloc_block::{BLOCK_SIZE, BlockAllocator, Owner};
+use kalloc_fuzz::memory::AlignedMemory;
 use kalloc_fuzz::rng::Rng;
-use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::hint::black_box;
 use std::ptr::NonNull;
 
@@ -105,7 +105,7 @@ struct FreeStack(Vec<NonNull<u8>>);
 
 impl FreeStack {
     /// Every block of `memory` free, the lowest address on top (as kalloc-block starts).
-    fn new(memory: &mut Memory) -> FreeStack {
+    fn new(memory: &mut AlignedMemory) -> FreeStack {
         let base = memory.bytes().as_mut_ptr();
         let blocks = (0..BLOCKS)
             .rev()
@@ -144,33 +144,6 @@ impl Subject for IndexStack {
     }
 }
 
-/// `BLOCKS` block-aligned blocks of memory for kalloc-block to manage.
-struct Memory {
-    ptr: NonNull<u8>,
-    layout: Layout,
-}
-
-impl Memory {
-    fn new() -> Memory {
-        let layout = Layout::from_size_align(BLOCKS * BLOCK_SIZE, BLOCK_SIZE).expect("layout");
-        // SAFETY: non-zero size.
-        let ptr = NonNull::new(unsafe { alloc_zeroed(layout) }).expect("bench memory");
-        Memory { ptr, layout }
-    }
-
-    fn bytes(&mut self) -> &mut [u8] {
-        // SAFETY: a live zeroed allocation of `layout.size()` bytes, borrowed through `self`.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.layout.size()) }
-    }
-}
-
-impl Drop for Memory {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { dealloc(self.ptr.as_ptr(), self.layout) }
-    }
-}
-
 fn bench<S: Subject>(
     c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
@@ -191,7 +164,7 @@ fn block_churn(c: &mut Criterion) {
     let mut group = c.benchmark_group("block/churn-255");
     group.throughput(Throughput::Elements(steps.len() as u64));
 
-    let mut memory = Memory::new();
+    let mut memory = AlignedMemory::new(BLOCKS * BLOCK_SIZE, BLOCK_SIZE);
     let allocator = BlockAllocator::new(memory.bytes()).expect("255 blocks");
     let kalloc = KallocBlock {
         allocator,
@@ -208,7 +181,7 @@ fn block_churn(c: &mut Criterion) {
         &steps,
     );
 
-    let mut stack_memory = Memory::new();
+    let mut stack_memory = AlignedMemory::new(BLOCKS * BLOCK_SIZE, BLOCK_SIZE);
     bench(
         &mut group,
         "Vec free stack",

@@ -7,11 +7,12 @@
 //!
 //! The first byte picks the number of blocks in the source; the rest decode into `Op`s.
 
+use crate::memory::AlignedMemory;
 use crate::shadow::{Shadow, fill, verify};
 use arbitrary::{Arbitrary, Unstructured};
 use kalloc_arena::{BLOCK_SIZE, BlockBumpArena, MAX_ALIGN, MAX_REQUEST, Mark};
 use kalloc_core::{Error, FixedRegion, Span, Stats};
-use std::alloc::{Layout, alloc_zeroed, dealloc};
+use std::alloc::Layout;
 use std::ptr::NonNull;
 
 /// Tag bit of the second arena's allocations in the shared shadow.
@@ -55,34 +56,6 @@ enum Op {
     Reset,
     /// Allocate from the other arena, which shares the block source.
     Other { size: u16 },
-}
-
-/// `blocks` zeroed, block-aligned blocks from the test process's heap.
-struct Memory {
-    ptr: NonNull<u8>,
-    layout: Layout,
-}
-
-impl Memory {
-    fn new(blocks: usize) -> Memory {
-        let layout = Layout::from_size_align(blocks * BLOCK_SIZE, BLOCK_SIZE).expect("layout");
-        // SAFETY: `layout` has a non-zero size (at least one block).
-        let ptr = NonNull::new(unsafe { alloc_zeroed(layout) }).expect("fuzz memory");
-        Memory { ptr, layout }
-    }
-
-    fn bytes(&mut self) -> &mut [u8] {
-        // SAFETY: a live, zero-initialised allocation of `layout.size()` bytes, borrowed
-        // mutably through `self`.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.layout.size()) }
-    }
-}
-
-impl Drop for Memory {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout, freed once.
-        unsafe { dealloc(self.ptr.as_ptr(), self.layout) }
-    }
 }
 
 /// A mark as the model knows it.
@@ -147,7 +120,7 @@ pub fn run_with_coverage(data: &[u8]) -> Coverage {
         return Coverage::default();
     };
     let blocks = 1 + usize::from(size) % 12;
-    let mut memory = Memory::new(blocks);
+    let mut memory = AlignedMemory::new(blocks * BLOCK_SIZE, BLOCK_SIZE);
     let region = FixedRegion::from_slice(memory.bytes());
     let initial = region.stats();
     let coverage = {

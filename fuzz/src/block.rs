@@ -6,11 +6,11 @@
 //! compares its counts with the model; at the end it gives everything back and expects the
 //! allocator's initial stats.
 
+use crate::memory::AlignedMemory;
 use crate::shadow::{Shadow, fill, verify};
 use arbitrary::{Arbitrary, Unstructured};
 use kalloc_block::{BLOCK_SIZE, BlockAllocator, BlockIndex, Owner};
 use kalloc_core::{Align, Error, MemorySourceMut, SourceMut, Span};
-use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::ptr::NonNull;
 
 /// Client owners the harness drives; the allocator's own source list is owner `OWNERS`.
@@ -47,34 +47,6 @@ enum Op {
     ReleaseBad { pick: u16, kind: u8 },
 }
 
-/// `blocks` zeroed, block-aligned blocks from the test process's heap.
-struct Memory {
-    ptr: NonNull<u8>,
-    layout: Layout,
-}
-
-impl Memory {
-    fn new(blocks: usize) -> Memory {
-        let layout = Layout::from_size_align(blocks * BLOCK_SIZE, BLOCK_SIZE).expect("layout");
-        // SAFETY: `layout` has a non-zero size (at least one block).
-        let ptr = NonNull::new(unsafe { alloc_zeroed(layout) }).expect("fuzz memory");
-        Memory { ptr, layout }
-    }
-
-    fn bytes(&mut self) -> &mut [u8] {
-        // SAFETY: a live, zero-initialised allocation of `layout.size()` bytes, borrowed
-        // mutably through `self`.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.layout.size()) }
-    }
-}
-
-impl Drop for Memory {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout, freed once.
-        unsafe { dealloc(self.ptr.as_ptr(), self.layout) }
-    }
-}
-
 /// Runs one fuzz input.
 pub fn run(data: &[u8]) {
     let mut u = Unstructured::new(data);
@@ -105,7 +77,7 @@ struct Harness<'mem, I: BlockIndex, const N: usize> {
 
 impl<'mem, I: BlockIndex, const N: usize> Harness<'mem, I, N> {
     fn run(blocks: usize, u: &mut Unstructured<'_>) {
-        let mut memory = Memory::new(blocks);
+        let mut memory = AlignedMemory::new(blocks * BLOCK_SIZE, BLOCK_SIZE);
         let allocator = BlockAllocator::<I, N>::new(memory.bytes()).expect("whole blocks");
         assert_eq!(allocator.block_count(), blocks);
         let initial = allocator.stats();

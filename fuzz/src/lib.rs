@@ -3,10 +3,12 @@
 //!
 //! * [`rng`]: a small deterministic generator for property tests (no dependency, Miri-fast).
 //! * [`shadow`]: the shadow model of live allocations: no overlap, fill patterns.
+//! * [`memory`]: zeroed, aligned buffers for allocators under test to manage.
 //! * [`no_heap`]: a `#[global_allocator]` guard proving code under test never uses a heap.
 
 pub mod arena;
 pub mod block;
+pub mod memory;
 pub mod no_heap;
 pub mod rng;
 pub mod shadow;
