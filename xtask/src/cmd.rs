@@ -17,6 +17,14 @@ pub(crate) fn cargo() -> Command {
     program(&std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// This xtask binary itself, to run one of its tasks as a child (a lane of [`Steps::parallel`]).
+pub(crate) fn xtask() -> Command {
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("xtask"));
+    let mut command = Command::new(exe);
+    command.current_dir(root()).stdin(Stdio::null());
+    command
+}
+
 /// Any other program, run from the workspace root with no standard input: nothing a task
 /// runs is interactive, and cargo's `rustc -` target probe must not read whatever an
 /// inherited standard input happens to carry.
@@ -91,6 +99,56 @@ impl Steps {
             .push((name.to_string(), outcome, start.elapsed().as_secs_f64()));
     }
 
+    /// Runs independent commands side by side, each as one step. Their output goes to one log
+    /// file per lane (under the target directory), printed whole when every lane has ended,
+    /// so the lanes' output never interleaves.
+    pub(crate) fn parallel(&mut self, lanes: Vec<Lane>) {
+        let logs = crate::toolchain::target_dir().join("xtask-logs");
+        let finished: Vec<_> = std::thread::scope(|scope| {
+            let running: Vec<_> = lanes
+                .into_iter()
+                .map(|mut lane| {
+                    println!("\n==> {} (in parallel)", lane.name);
+                    let log = logs.join(format!("{}.log", file_name(&lane.name)));
+                    let start = Instant::now();
+                    let child = lane.start(&log);
+                    let waiter = scope.spawn(move || {
+                        let outcome = child.and_then(|(mut child, shown)| {
+                            let status = child
+                                .wait()
+                                .map_err(|e| format!("cannot wait for `{shown}`: {e}"))?;
+                            if status.success() {
+                                Ok(())
+                            } else {
+                                Err(format!("`{shown}` failed ({status}); its output is above"))
+                            }
+                        });
+                        (outcome, start.elapsed().as_secs_f64())
+                    });
+                    (lane.name, log, waiter)
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|(name, log, waiter)| {
+                    let (outcome, seconds) = waiter.join().expect("a lane's waiter never panics");
+                    (name, log, outcome, seconds)
+                })
+                .collect()
+        });
+        for (name, log, outcome, seconds) in finished {
+            println!("\n==> {name}: output ({})", log.display());
+            match std::fs::read_to_string(&log) {
+                Ok(text) => print!("{text}"),
+                Err(e) => println!("(cannot read {}: {e})", log.display()),
+            }
+            if let Err(message) = &outcome {
+                println!("==> {name}: FAILED: {message}");
+            }
+            self.results.push((name, outcome, seconds));
+        }
+    }
+
     /// Prints the summary; `Err` when any step failed.
     pub(crate) fn finish(self, what: &str) -> Result<(), String> {
         println!("\n{what} summary:");
@@ -113,4 +171,48 @@ impl Steps {
             Err(format!("{failed} step(s) failed"))
         }
     }
+}
+
+/// A command run as one step of [`Steps::parallel`].
+pub(crate) struct Lane {
+    /// The step's name in the summary.
+    pub(crate) name: String,
+    /// What the lane runs.
+    pub(crate) command: Command,
+}
+
+impl Lane {
+    /// Starts the command with its standard output and error going to `log`.
+    fn start(&mut self, log: &Path) -> Result<(std::process::Child, String), String> {
+        let shown = show(&self.command);
+        println!("$ {shown} > {}", log.display());
+        let dir = log.parent().expect("a log lives in a directory");
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let out = std::fs::File::create(log)
+            .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let err = out
+            .try_clone()
+            .map_err(|e| format!("cannot share {}: {e}", log.display()))?;
+        let child = self
+            .command
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("cannot start `{shown}`: {e}"))?;
+        Ok((child, shown))
+    }
+}
+
+/// A step name as a file name: everything but letters, digits, `-` and `_` becomes `_`.
+fn file_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }

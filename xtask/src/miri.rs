@@ -7,7 +7,7 @@
 //! would compile and start on its own, for examples the unit tests already cover.
 
 use crate::ci::library_crates;
-use crate::cmd::{self, Steps};
+use crate::cmd::{self, Lane, Steps};
 use crate::toolchain::{self, Failure, Skipped};
 use std::fs;
 use std::path::Path;
@@ -96,6 +96,7 @@ pub(crate) fn ci_steps(steps: &mut Steps, skipped: &mut Skipped) {
     match toolchain::ensure_nightly(COMPONENTS) {
         Ok(()) => match all_packages() {
             Ok(packages) => {
+                let mut lanes = Vec::new();
                 for target in TARGETS {
                     let mut run = Vec::new();
                     for package in packages.iter() {
@@ -109,13 +110,32 @@ pub(crate) fn ci_steps(steps: &mut Steps, skipped: &mut Skipped) {
                             None => run.push(package.clone()),
                         }
                     }
-                    add_steps(steps, target, &run);
+                    lanes.push(lane(target, &run));
                 }
+                steps.parallel(lanes);
             }
             Err(message) => steps.step("miri", || Err(message)),
         },
         Err(Failure::Unavailable(why)) => skipped.add("Miri (all targets)", &why),
         Err(Failure::Failed(message)) => steps.step("miri", || Err(message)),
+    }
+}
+
+/// `cargo xtask miri --target TARGET PACKAGES...` as a lane of its own: Miri interprets on
+/// one core, so the two targets run side by side. Each lane builds into its own directory
+/// (two cargos would otherwise wait on one build lock) and its own log.
+fn lane(target: &str, packages: &[String]) -> Lane {
+    let mut command = cmd::xtask();
+    command
+        .env(
+            "CARGO_TARGET_DIR",
+            toolchain::target_dir().join(format!("miri-{target}")),
+        )
+        .args(["miri", "--target", target])
+        .args(packages);
+    Lane {
+        name: format!("miri on {target} ({} packages)", packages.len()),
+        command,
     }
 }
 
