@@ -7,6 +7,8 @@
 //!   ^ lo starts here                                       hi starts here ^
 //! ```
 //!
+//! `hi` starts 16-aligned, [`MAX_REQUEST`] = 4080 bytes below the link, on every target.
+//!
 //! The link sits at the top so that offset 0 stays usable: a fresh block can serve a request
 //! of [`MAX_REQUEST`] bytes at any alignment up to [`BLOCK_SIZE`], because the block base
 //! itself is aligned to the block size.
@@ -23,17 +25,31 @@ pub const BLOCK_ALIGN: Align = Align::new(BLOCK_SIZE);
 /// The largest alignment the arena serves; larger ones are [`kalloc_core::Error::BadAlign`].
 pub const MAX_ALIGN: usize = BLOCK_SIZE;
 
+/// Alignment of the top of every block's allocatable part, where the link record starts.
+///
+/// 16 on every target, so that the first aligned request in a block pays no padding for
+/// any alignment up to 16 (that of `u128` and of SIMD vectors), and so that the geometry is
+/// the same on 32- and 64-bit targets: a test or fuzz input lays out memory identically
+/// everywhere. Where the link is smaller (12 bytes on i686, whose `u64` is 4-aligned), the
+/// bytes above it stay unused and count as link space.
+const TOP_ALIGN: usize = 16;
+
+/// Bytes at the top of every block reserved for its link record: the link rounded up to
+/// [`TOP_ALIGN`].
+pub(crate) const LINK_SPACE: usize = size_of::<Link>().next_multiple_of(TOP_ALIGN);
+
 /// Where the link record starts inside a block: the bytes below it are for allocations.
-pub(crate) const HEADER_OFFSET: usize = BLOCK_SIZE - size_of::<Link>();
+pub(crate) const HEADER_OFFSET: usize = BLOCK_SIZE - LINK_SPACE;
 
 /// The largest request the arena serves, at any alignment up to [`MAX_ALIGN`]: a block less
-/// its link record (4080 bytes on 64-bit targets and on 32-bit ARM). Larger requests are
+/// the 16 bytes of its link record, 4080 bytes on every target. Larger requests are
 /// [`kalloc_core::Error::TooLarge`].
 pub const MAX_REQUEST: usize = HEADER_OFFSET;
 
-// The link must keep the byte below it aligned to its own alignment, and offsets must fit
-// the `u16`s that marks store.
+// The top of the allocatable part must be aligned for the link and to `TOP_ALIGN`, and
+// offsets must fit the `u16`s that marks store.
 const _: () = assert!(HEADER_OFFSET % align_of::<Link>() == 0);
+const _: () = assert!(HEADER_OFFSET % TOP_ALIGN == 0);
 const _: () = assert!(BLOCK_SIZE <= u16::MAX as usize);
 
 /// The record at the top of every block: the chain of held blocks, newest first, lives in

@@ -1,7 +1,7 @@
 //! Usage reports: the shared [`Stats`] and the arena's own [`ArenaStats`].
 
 use crate::arena::BlockBumpArena;
-use crate::block::{BLOCK_SIZE, HEADER_OFFSET};
+use crate::block::{BLOCK_SIZE, HEADER_OFFSET, LINK_SPACE};
 use kalloc_core::{MemorySource, Stats};
 
 #[cfg(test)]
@@ -24,7 +24,7 @@ pub struct ArenaStats {
     /// Bytes left between the cursors of blocks the arena moved on from: a request that
     /// did not fit there started a new block.
     pub wasted: usize,
-    /// Bytes the link records at the top of each block take.
+    /// Bytes reserved for the link records at the top of each block (16 per block).
     pub links: usize,
     /// Allocations handed out and not reclaimed (zero-size ones are not counted).
     pub allocations: usize,
@@ -54,7 +54,7 @@ impl<S: MemorySource> BlockBumpArena<S> {
             in_use: self.in_use(),
             free: self.free_bytes(),
             wasted: self.wasted.get(),
-            links: blocks * (BLOCK_SIZE - HEADER_OFFSET),
+            links: blocks * LINK_SPACE,
             allocations: self.allocations.get(),
         }
     }
