@@ -1,6 +1,7 @@
 //! [`Arena`]: the vmem arena and its public operations.
 
 mod inspect;
+mod refill;
 mod search;
 mod segments;
 
@@ -12,7 +13,7 @@ use crate::hash::{Bucket, SegmentHash};
 use crate::qcache::QCache;
 use crate::tag::{Kind, Tag, TagId, TagPool};
 use core::mem::MaybeUninit;
-use kalloc_core::{Align, Error, NoSource, Source, SourceMut, Span};
+use kalloc_core::{Align, Error, MemorySource, NoSource, Source, SourceMut, Span};
 
 /// Tags one operation may need at most: an import creates a span marker and its free
 /// segment (2), and carving an allocation out of a free segment leaves up to two free
@@ -31,6 +32,9 @@ pub(crate) const TAGS_PER_OP: usize = 4;
 /// * `QCACHES`: how many quantum caches (sizes `quantum..=QCACHES × quantum`) the arena can
 ///   run; [`with_qcache_max`](Arena::with_qcache_max) turns them on.
 /// * `QCAP`: segments each quantum cache holds.
+/// * `M`: where the arena draws memory for more boundary tags when its free tags run low
+///   ([`with_tag_source`](Arena::with_tag_source)); [`NoSource`] when only the inline tags
+///   and [`add_tag_memory`](Arena::add_tag_memory) provide them.
 ///
 /// The arena never touches a heap and never fails half-way: every operation either
 /// completes or returns an error with the arena exactly as before.
@@ -40,6 +44,7 @@ pub struct Arena<
     const TAGS: usize = 64,
     const QCACHES: usize = 8,
     const QCAP: usize = 32,
+    M: MemorySource = NoSource,
 > {
     name: &'a str,
     /// The grain of the resource: a power of two.
@@ -64,6 +69,10 @@ pub struct Arena<
     caches: [QCache<QCAP>; QCACHES],
     units: Units,
     counters: Counters,
+    /// Where more boundary tags come from when the pool runs low.
+    tag_source: M,
+    /// Bytes of tag memory drawn from `tag_source` (never given back).
+    tag_memory_drawn: usize,
 }
 
 /// Running totals, so `stats` is O(1).
@@ -104,18 +113,50 @@ impl<'a, const TAGS: usize, const QCACHES: usize, const QCAP: usize>
         if !quantum.is_power_of_two() {
             return Err(Error::BadAlign);
         }
-        Ok(Arena::empty(name, quantum, None, quantum))
+        Ok(Arena::empty(name, quantum, None, quantum, NoSource))
     }
 }
 
 impl<'a, S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize>
     Arena<'a, S, TAGS, QCACHES, QCAP>
 {
+    /// An empty arena of `quantum` that imports from `source` whenever it cannot serve a
+    /// request, in spans of a multiple of `import_quantum` units, and releases each imported
+    /// span back once it is wholly free.
+    ///
+    /// Errors: [`Error::BadAlign`] when `quantum` is not a power of two,
+    /// [`Error::Misaligned`] when `import_quantum` is not a non-zero multiple of it.
+    pub fn with_source(
+        name: &'a str,
+        quantum: usize,
+        source: S,
+        import_quantum: usize,
+    ) -> Result<Self, Error> {
+        if !quantum.is_power_of_two() {
+            return Err(Error::BadAlign);
+        }
+        if import_quantum == 0 || import_quantum % quantum != 0 {
+            return Err(Error::Misaligned);
+        }
+        Ok(Arena::empty(
+            name,
+            quantum,
+            Some(source),
+            import_quantum,
+            NoSource,
+        ))
+    }
+}
+
+impl<'a, S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize, M: MemorySource>
+    Arena<'a, S, TAGS, QCACHES, QCAP, M>
+{
     const fn empty(
         name: &'a str,
         quantum: usize,
         source: Option<S>,
         import_quantum: usize,
+        tag_source: M,
     ) -> Self {
         const {
             assert!(
@@ -154,29 +195,11 @@ impl<'a, S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize>
                 releases: 0,
                 failures: 0,
                 cache_hits: 0,
+                tag_refills: 0,
             },
+            tag_source,
+            tag_memory_drawn: 0,
         }
-    }
-
-    /// An empty arena of `quantum` that imports from `source` whenever it cannot serve a
-    /// request, in spans of a multiple of `import_quantum` units, and releases each imported
-    /// span back once it is wholly free.
-    ///
-    /// Errors: [`Error::BadAlign`] when `quantum` is not a power of two,
-    /// [`Error::Misaligned`] when `import_quantum` is not a non-zero multiple of it.
-    pub fn with_source(
-        name: &'a str,
-        quantum: usize,
-        source: S,
-        import_quantum: usize,
-    ) -> Result<Self, Error> {
-        if !quantum.is_power_of_two() {
-            return Err(Error::BadAlign);
-        }
-        if import_quantum == 0 || import_quantum % quantum != 0 {
-            return Err(Error::Misaligned);
-        }
-        Ok(Arena::empty(name, quantum, Some(source), import_quantum))
     }
 
     /// Turns on the quantum caches for every size up to `qcache_max` (a multiple of the
@@ -231,11 +254,13 @@ impl<'a, S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize>
     /// Gives the arena `memory` for more boundary tags and returns how many it holds.
     ///
     /// Each segment and each span needs one tag. The arena starts with `TAGS` inline; add
-    /// memory before [`free_tags`](Arena::free_tags) runs low (an operation refused for
-    /// lack of tags fails with [`Error::Exhausted`] and changes nothing).
+    /// memory before [`free_tags`](Arena::free_tags) runs low, or give the arena a
+    /// [tag source](Arena::with_tag_source) that refills it by itself (an operation refused
+    /// for lack of tags fails with [`Error::Exhausted`] and changes nothing).
     ///
     /// Errors: [`Error::TooSmall`] for an empty slice, [`Error::TooLarge`] once 31 chunks
-    /// have been added (add fewer, larger chunks).
+    /// have been added, by this call or by refills from the tag source (add fewer, larger
+    /// chunks).
     pub fn add_tag_memory(&mut self, memory: &'a mut [MaybeUninit<Tag>]) -> Result<usize, Error> {
         self.pool.add_memory(memory)
     }
@@ -278,6 +303,7 @@ impl<'a, S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize>
     /// length is not a multiple of the quantum, [`Error::Overlap`] when it overlaps a span
     /// the arena has, [`Error::Exhausted`] without two free tags.
     pub fn add(&mut self, span: Span) -> Result<(), Error> {
+        self.replenish_tags();
         let result = self.add_span(span, false).map(|_| ());
         if result.is_err() {
             self.counters.failures += 1;
@@ -523,8 +549,8 @@ impl<'a, S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize>
 /// The arena as a source for child arenas: wrap it in a
 /// [`SourceCell`](kalloc_core::SourceCell) (or kalloc-sync's lock) to share it through `&`.
 /// Imports are instant-fit `xalloc`s aligned as asked; releases are `xfree`s.
-impl<S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize> SourceMut
-    for Arena<'_, S, TAGS, QCACHES, QCAP>
+impl<S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize, M: MemorySource>
+    SourceMut for Arena<'_, S, TAGS, QCACHES, QCAP, M>
 {
     fn import(&mut self, size: usize, align: Align) -> Result<Span, Error> {
         let size = self.round(size)?;

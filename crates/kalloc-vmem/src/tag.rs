@@ -183,24 +183,53 @@ impl<'a, const N: usize> TagPool<'a, N> {
         &mut self,
         memory: &'a mut [MaybeUninit<Tag>],
     ) -> Result<usize, Error> {
-        if memory.is_empty() {
+        let len = memory.len();
+        let tags = NonNull::from(memory).cast::<MaybeUninit<Tag>>();
+        // SAFETY: `tags` comes from a `&'a mut` slice of `len` tags, which the pool now owns
+        // for `'a`: valid for reads and writes, and nothing else accesses it.
+        unsafe { self.add_raw(tags, len) }
+    }
+
+    /// Whether the pool can take another chunk.
+    pub(crate) const fn has_room_for_chunk(&self) -> bool {
+        self.chunk_count < MAX_CHUNKS
+    }
+
+    /// Adds the `len` tags at `tags` as a new chunk of unused tags and returns how many it
+    /// took (at most `MAX_CHUNK_TAGS`).
+    ///
+    /// Errors: as [`add_memory`](TagPool::add_memory).
+    ///
+    /// # Safety
+    /// `tags` must be valid for reads and writes of `len` tags, and accessed by nothing but
+    /// this pool, for as long as the pool is used.
+    pub(crate) unsafe fn add_raw(
+        &mut self,
+        tags: NonNull<MaybeUninit<Tag>>,
+        len: usize,
+    ) -> Result<usize, Error> {
+        if len == 0 {
             return Err(Error::TooSmall);
         }
-        if self.chunk_count == MAX_CHUNKS {
+        if !self.has_room_for_chunk() {
             return Err(Error::TooLarge);
         }
-        let len = memory.len().min(MAX_CHUNK_TAGS);
+        let len = len.min(MAX_CHUNK_TAGS);
         let chunk = self.chunk_count;
+        // SAFETY: the caller's promise: `len` tags at `tags`, this pool's alone.
+        let memory = unsafe { core::slice::from_raw_parts_mut(tags.as_ptr(), len) };
         // Thread the new tags onto the free list, last one first, so they come out in order.
-        for (slot, tag) in memory[..len].iter_mut().enumerate().rev() {
+        for (slot, tag) in memory.iter_mut().enumerate().rev() {
             tag.write(Tag {
                 next: self.free,
                 ..Tag::UNUSED
             });
             self.free = TagId::new(chunk, slot);
         }
-        let tags = NonNull::from(memory).cast::<Tag>();
-        self.chunks[chunk] = Chunk { tags, len };
+        self.chunks[chunk] = Chunk {
+            tags: tags.cast(),
+            len,
+        };
         self.chunk_count += 1;
         self.free_count += len;
         self.capacity += len;

@@ -3,7 +3,7 @@
 use super::{Arena, Units};
 use crate::tag::{Kind, TagId, TagPool};
 use core::fmt;
-use kalloc_core::{Source, Span, Stats};
+use kalloc_core::{MemorySource, Source, Span, Stats};
 
 /// Event counters of an arena (they only grow).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -20,6 +20,8 @@ pub struct Counters {
     pub failures: u64,
     /// Allocations served straight from a quantum cache.
     pub cache_hits: u64,
+    /// Chunks of boundary-tag memory drawn from the tag source.
+    pub tag_refills: u64,
 }
 
 /// What a segment is being used for.
@@ -112,8 +114,8 @@ fn broken(what: &'static str, at: usize) -> CheckError {
     CheckError { what, at }
 }
 
-impl<'a, S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize>
-    Arena<'a, S, TAGS, QCACHES, QCAP>
+impl<'a, S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize, M: MemorySource>
+    Arena<'a, S, TAGS, QCACHES, QCAP, M>
 {
     /// Usage in O(1), in units of the resource. Cached segments count as free (any caller
     /// can have them); `largest_free` is a lower bound (the smallest size of the largest

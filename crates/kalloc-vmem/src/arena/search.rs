@@ -4,15 +4,17 @@ use super::Arena;
 use crate::constraints::{Fit, Policy};
 use crate::freelist::{class_of, guaranteed_class};
 use crate::tag::{Kind, TagId};
-use kalloc_core::{Error, Source};
+use kalloc_core::{Error, MemorySource, Source};
 
-impl<S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize>
-    Arena<'_, S, TAGS, QCACHES, QCAP>
+impl<S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize, M: MemorySource>
+    Arena<'_, S, TAGS, QCACHES, QCAP, M>
 {
     /// Allocates a segment for `fit` under `policy`: from free space, else from a fresh
     /// import, else after draining the quantum caches. Nothing changes on failure.
     pub(super) fn alloc_fit(&mut self, fit: &Fit, policy: Policy) -> Result<TagId, Error> {
-        // Carving needs up to two tags; refuse before touching anything.
+        // Carving needs up to two tags, an import two more: top the pool up, then refuse
+        // before touching anything if even carving is not covered.
+        self.replenish_tags();
         if self.pool.free_count() < 2 {
             return Err(Error::Exhausted);
         }

@@ -4,10 +4,10 @@
 use super::{Arena, TAGS_PER_OP};
 use crate::freelist::class_of;
 use crate::tag::{Kind, TagId, tag};
-use kalloc_core::{Error, Source, Span};
+use kalloc_core::{Error, MemorySource, Source, Span};
 
-impl<S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize>
-    Arena<'_, S, TAGS, QCACHES, QCAP>
+impl<S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize, M: MemorySource>
+    Arena<'_, S, TAGS, QCACHES, QCAP, M>
 {
     /// Links `id` into the address list right after `after` (at the front for NIL).
     pub(super) fn link_after(&mut self, after: TagId, id: TagId) {
