@@ -1,16 +1,20 @@
 //! Fuzz harness for kalloc-vmem: random `alloc` / `xalloc` / `free` / `xfree` / `add` /
 //! bad-input sequences against one arena (standalone, or a child importing from a parent
-//! arena), checked against the shadow model and the arena's own checker after every step.
+//! arena; its boundary tags handed over by the harness, or drawn by the arena itself from a
+//! tag source with limited memory), checked against the shadow model and the arena's own
+//! checker after every step.
 //!
 //! vmem hands out numbers, not memory, so the shadow model's overlap check is what catches
 //! a value handed out twice; every placement constraint is re-verified independently, every
 //! refused call must leave the allocations exactly as they were, and an `Exhausted` from a
-//! standalone arena is confirmed by searching every free segment by brute force.
+//! standalone arena is confirmed by searching every free segment by brute force, unless the
+//! arena was out of boundary tags (fewer than the two an allocation needs, with the tag
+//! source exhausted).
 
 use crate::shadow::Shadow;
 use arbitrary::{Arbitrary, Unstructured};
 use core::mem::MaybeUninit;
-use kalloc_core::{Error, Source, SourceCell, Span};
+use kalloc_core::{Error, FixedRegion, MemorySource, Source, SourceCell, Span};
 use kalloc_vmem::{Arena, Bucket, Constraints, Policy, SegmentState, Tag};
 
 /// Tags the harness can give the arena, in chunks of [`TAG_CHUNK`] handed over whenever
@@ -19,7 +23,7 @@ use kalloc_vmem::{Arena, Bucket, Constraints, Policy, SegmentState, Tag};
 const TAG_MEMORY: usize = 4096;
 const TAG_CHUNK: usize = 256;
 const TAG_LOW: usize = 64;
-/// Live allocations at most, so tags never run out.
+/// Live allocations at most, so tags handed over by the harness never run out.
 const MAX_LIVE: usize = 300;
 /// Steps at most per input.
 const MAX_STEPS: usize = 3000;
@@ -80,6 +84,9 @@ enum Op {
     Drain,
 }
 
+/// The arena under test: the default parameters, tags from `M`.
+type Under<'a, S, M> = Arena<'a, S, 64, 8, 32, M>;
+
 /// How the arena under test is set up.
 #[derive(Arbitrary, Debug)]
 struct Setup {
@@ -87,6 +94,19 @@ struct Setup {
     qcache_quanta: u8,
     child: bool,
     import_quanta: u8,
+    /// Tags drawn by the arena from a tag source instead of handed over by the harness.
+    tag_source: bool,
+    /// The tag source's memory: `16 + 8 × (tag_budget % 64)` tags, often fewer than
+    /// [`MAX_LIVE`] allocations need.
+    tag_budget: u8,
+}
+
+/// Where the arena's boundary tags come from.
+enum Tags<'a, 'm> {
+    /// Chunks the harness hands over whenever the arena runs low.
+    Given(core::slice::ChunksMut<'a, MaybeUninit<Tag>>),
+    /// The arena's own tag source, with this much memory.
+    Drawn(&'m FixedRegion<'m>),
 }
 
 /// Runs one input.
@@ -101,6 +121,9 @@ pub fn run(data: &[u8]) {
     let mut tables: Vec<Vec<MaybeUninit<Bucket>>> = (6..12)
         .map(|bits| vec![MaybeUninit::uninit(); 1 << bits])
         .collect();
+    let budget = 16 + 8 * usize::from(setup.tag_budget % 64);
+    let mut tag_memory = vec![0u8; budget * core::mem::size_of::<Tag>()];
+    let region = FixedRegion::from_slice(&mut tag_memory);
     if setup.child {
         let mut parent = Arena::new("parent", quantum).unwrap();
         parent.add(Span::new(1 << 24, 1 << 24)).unwrap();
@@ -109,7 +132,13 @@ pub fn run(data: &[u8]) {
         let arena: Arena<'_, &SourceCell<Arena<'_>>> =
             Arena::with_source("child", quantum, &parent, import).unwrap();
         let arena = arena.with_qcache_max(qcache_max).unwrap();
-        drive(arena, &mut input, &mut tags, &mut tables, false);
+        if setup.tag_source {
+            let arena = arena.with_tag_source(&region);
+            drive(arena, &mut input, Tags::Drawn(&region), &mut tables, false);
+        } else {
+            let given = Tags::Given(tags.chunks_mut(TAG_CHUNK));
+            drive(arena, &mut input, given, &mut tables, false);
+        }
         parent
             .with(|parent| {
                 parent.check().unwrap();
@@ -122,8 +151,15 @@ pub fn run(data: &[u8]) {
             .add(Span::new(1 << 20, (1 << 14) << (setup.quantum_log2 % 7)))
             .unwrap();
         let arena = arena.with_qcache_max(qcache_max).unwrap();
-        drive(arena, &mut input, &mut tags, &mut tables, true);
+        if setup.tag_source {
+            let arena = arena.with_tag_source(&region);
+            drive(arena, &mut input, Tags::Drawn(&region), &mut tables, true);
+        } else {
+            let given = Tags::Given(tags.chunks_mut(TAG_CHUNK));
+            drive(arena, &mut input, given, &mut tables, true);
+        }
     }
+    assert_eq!(region.stats().in_use % core::mem::size_of::<Tag>(), 0);
 }
 
 struct Model {
@@ -135,14 +171,13 @@ struct Model {
     next_tag: u64,
 }
 
-fn drive<'a, S: Source>(
-    mut arena: Arena<'a, S>,
+fn drive<'a, S: Source, M: MemorySource>(
+    mut arena: Under<'a, S, M>,
     input: &mut Unstructured<'_>,
-    tags: &'a mut [MaybeUninit<Tag>],
+    mut tags: Tags<'a, '_>,
     tables: &'a mut [Vec<MaybeUninit<Bucket>>],
     standalone: bool,
 ) {
-    let mut tags = tags.chunks_mut(TAG_CHUNK);
     let mut tables = tables.iter_mut();
     let initial_total = arena.total_size();
     let mut model = Model {
@@ -159,9 +194,16 @@ fn drive<'a, S: Source>(
         let Ok(op) = Op::arbitrary(input) else {
             break;
         };
-        if arena.free_tags() < TAG_LOW {
-            let chunk = tags.next().expect("the harness ran out of tag memory");
-            assert_eq!(arena.add_tag_memory(chunk), Ok(TAG_CHUNK));
+        match &mut tags {
+            Tags::Given(chunks) if arena.free_tags() < TAG_LOW => {
+                let chunk = chunks.next().expect("the harness ran out of tag memory");
+                assert_eq!(arena.add_tag_memory(chunk), Ok(TAG_CHUNK));
+            }
+            Tags::Given(_) => {}
+            Tags::Drawn(region) => {
+                // Everything drawn is kept, in whole tags.
+                assert_eq!(arena.tag_memory_drawn(), region.stats().in_use);
+            }
         }
         step(&mut arena, &mut model, op, standalone);
         arena.check().unwrap_or_else(|e| panic!("checker: {e}"));
@@ -190,7 +232,7 @@ fn drive<'a, S: Source>(
 }
 
 /// The allocated (non-cached) segments: what a refused call must not change.
-fn allocated<S: Source>(arena: &Arena<'_, S>) -> Vec<Span> {
+fn allocated<S: Source, M: MemorySource>(arena: &Under<'_, S, M>) -> Vec<Span> {
     arena
         .walk()
         .filter(|s| s.state == SegmentState::Allocated)
@@ -198,10 +240,15 @@ fn allocated<S: Source>(arena: &Arena<'_, S>) -> Vec<Span> {
         .collect()
 }
 
-fn step<S: Source>(arena: &mut Arena<'_, S>, model: &mut Model, op: Op, standalone: bool) {
+fn step<S: Source, M: MemorySource>(
+    arena: &mut Under<'_, S, M>,
+    model: &mut Model,
+    op: Op,
+    standalone: bool,
+) {
     let quantum = arena.quantum();
     let before = allocated(arena);
-    let refused = |arena: &Arena<'_, S>, result: Result<(), Error>, expected: Error| {
+    let refused = |arena: &Under<'_, S, M>, result: Result<(), Error>, expected: Error| {
         assert_eq!(result, Err(expected));
         assert_eq!(
             allocated(arena),
@@ -337,6 +384,10 @@ fn step<S: Source>(arena: &mut Arena<'_, S>, model: &mut Model, op: Op, standalo
             let result = arena.add(span);
             match expected {
                 Some(error) => refused(arena, result, error),
+                // A span needs two tags; only a tag source can run dry.
+                None if result == Err(Error::Exhausted) && arena.free_tags() < 2 => {
+                    refused(arena, result, Error::Exhausted);
+                }
                 None => {
                     result.unwrap();
                     model.added += len;
@@ -355,11 +406,11 @@ fn pick(model: &Model, victim: u16) -> Option<crate::shadow::Live> {
 }
 
 /// Frees `value` with the size it would have, expecting the error the model predicts.
-fn bad_free<S: Source>(
-    arena: &mut Arena<'_, S>,
+fn bad_free<S: Source, M: MemorySource>(
+    arena: &mut Under<'_, S, M>,
     model: &Model,
     value: usize,
-    refused: impl Fn(&Arena<'_, S>, Result<(), Error>, Error),
+    refused: impl Fn(&Under<'_, S, M>, Result<(), Error>, Error),
 ) {
     if model.shadow.get(value).is_some() {
         return; // live again: a legitimate free
@@ -387,7 +438,7 @@ fn bad_free<S: Source>(
     refused(arena, result, expected);
 }
 
-fn in_free_segment<S: Source>(arena: &Arena<'_, S>, value: usize) -> bool {
+fn in_free_segment<S: Source, M: MemorySource>(arena: &Under<'_, S, M>, value: usize) -> bool {
     arena
         .walk()
         .any(|s| s.state == SegmentState::Free && s.span.contains(value))
@@ -457,8 +508,8 @@ impl Want {
 
 /// Checks a successful allocation against every constraint and records it; checks a
 /// refusal is `Exhausted` and (standalone) that no free segment could have served.
-fn placed<S: Source>(
-    arena: &mut Arena<'_, S>,
+fn placed<S: Source, M: MemorySource>(
+    arena: &mut Under<'_, S, M>,
     model: &mut Model,
     result: Result<usize, Error>,
     want: &Want,
@@ -500,6 +551,11 @@ fn placed<S: Source>(
                 before,
                 "a refused call changed allocations"
             );
+            if arena.free_tags() < 2 {
+                // Refused up front for want of the two tags carving needs, so nothing else
+                // is known about the arena (only a tag source can run dry).
+                return;
+            }
             if standalone {
                 // The failure drained the caches: every free segment is searched.
                 for segment in arena.walk().filter(|s| s.state == SegmentState::Free) {
