@@ -16,15 +16,17 @@ const BLOCK_SHIFT: u32 = 12;
 /// Alignment of every block: the region's first block starts on a 4 KiB boundary.
 pub const BLOCK_ALIGN: Align = Align::new(BLOCK_SIZE);
 
-/// The out-of-band bookkeeping of one block, and of the list id with the same number.
+/// The out-of-band links of one block.
 ///
-/// Block indexes and list ids share the range `0..blocks` (a live list holds at least one
-/// block, so there are never more live lists than blocks), so one array serves both: the
-/// first three fields describe block `i`, `info` describes list id `i`. Every field holds
-/// a value below the region's block count, or [`BlockIndex::END`].
+/// Every field holds a block index or list id below the region's block count, or
+/// [`BlockIndex::END`]. A free block's node is [`Node::FREE`] (all three `END`), and so is
+/// every node from the block count up to the capacity. Aligned to four bytes so that for
+/// `u8` indexes a node is one 32-bit word: indexing is a shift, and marking a block free is
+/// a single store (the fourth byte is padding).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, align(4))]
 pub(crate) struct Node<I> {
-    /// The block before this one on its owner's list; `END` at a list's head and on every
+    /// The block before this one on its owner's list; `END` at a list's front and on every
     /// free block.
     pub(crate) prev: I,
     /// The block after this one on its owner's list; `END` at the tail and on every free
@@ -32,34 +34,30 @@ pub(crate) struct Node<I> {
     pub(crate) next: I,
     /// Id of the owner list holding this block, or `END` when the block is free.
     pub(crate) list: I,
-    /// For list id `i`, two meanings that never overlap in time:
-    /// * while the id is live (an owner list uses it): the number of blocks on that list;
-    /// * while the id is unused: the next unused id (`END` at the end of the chain).
-    pub(crate) info: I,
 }
 
 impl<I: BlockIndex> Node<I> {
-    /// A node whose every field is `END`.
-    const UNUSED: Node<I> = Node {
+    /// The node of a free block (and of every node past the region).
+    pub(crate) const FREE: Node<I> = Node {
         prev: I::END,
         next: I::END,
         list: I::END,
-        info: I::END,
     };
 }
 
 /// An allocator of 4 KiB blocks over caller-provided memory, with O(1) alloc and free.
 ///
 /// * `I` is the index width ([`BlockIndex`]): `u8` (default) or `u16`.
-/// * `N` is the capacity in blocks, the length of the out-of-band node arrays held inside
-///   the allocator; `N <= I::MAX_BLOCKS` (checked at compile time). The default, 255, is
-///   the most an 8-bit index can name: just under 1 MiB. For `u16`, pick `N` to fit the
-///   region. Metadata costs five indexes per block of capacity (a node and a free-stack
-///   entry): 5 bytes for `u8`, 10 for `u16`.
+/// * `N` is the capacity in blocks, the length of the out-of-band arrays held inside the
+///   allocator; `N <= I::MAX_BLOCKS` (checked at compile time). The default, 255, is the
+///   most an 8-bit index can name: just under 1 MiB. For `u16`, pick `N` to fit the region.
+///   Metadata costs seven indexes' worth per block of capacity (a four-index node, a list
+///   head, a list count and a free-stack entry): 7 bytes for `u8`, 14 for `u16`.
 ///
-/// Every block is either on the free stack or on exactly one [`Owner`]'s list. Each
-/// owner list carries a small *list id*, recorded in each of its blocks' nodes, which
-/// makes wrong-owner frees detectable in O(1) and per-owner counts available in O(1).
+/// Every block is either on the free stack or on exactly one [`Owner`]'s list. An owner
+/// names its list by a small *list id*; the allocator keeps each live list's front block
+/// and length under that id, and records the id in every node of the list, which makes
+/// wrong-owner frees detectable in O(1) and per-owner counts available in O(1).
 /// See `docs/block.md` for the layout and invariants.
 pub struct BlockAllocator<'mem, I: BlockIndex = u8, const N: usize = 255> {
     /// Pointer to the first block, carrying provenance for the whole region.
@@ -68,14 +66,23 @@ pub struct BlockAllocator<'mem, I: BlockIndex = u8, const N: usize = 255> {
     pub(crate) region: Span,
     /// Number of blocks in the region, `1..=N`.
     pub(crate) blocks: usize,
-    /// One node per block (and list id); entries at and above `blocks` are unused.
+    /// Number of free blocks: the height of `free_stack`.
+    pub(crate) free_blocks: usize,
+    /// One node per block; entries at and above `blocks` are [`Node::FREE`] forever.
     ///
-    /// Hot paths index it without bounds checks: every index they use is either caller
-    /// input checked on entry (an owner's head against `N`, a pointer against the region)
-    /// or read from a node or the free stack, and every link, list id and `info` chain
-    /// entry stored there is below `blocks` or `END` (which the hot paths test before
-    /// following). `check` re-validates all of it with checked indexing.
+    /// Hot paths index `nodes`, `heads`, `counts` and `free_stack` without bounds checks:
+    /// every index they use is either caller input checked on entry (a list id against
+    /// `N`, a pointer against the region) or read from these arrays, and every link, list
+    /// id, head and chain entry stored there is below `blocks` or `END` (which the hot
+    /// paths test before following). `check` re-validates all of it with checked indexing.
     pub(crate) nodes: [Node<I>; N],
+    /// For each live list id, its front block (the most recently allocated); `END` for
+    /// every unused id and every id from `blocks` to `N`.
+    pub(crate) heads: [I; N],
+    /// For list id `i`, two meanings that never overlap in time:
+    /// * while the id is live (an owner list uses it): the number of blocks on that list;
+    /// * while the id is unused: the next unused id (`END` at the end of the chain).
+    pub(crate) counts: [I; N],
     /// The free blocks: `free_stack[..free_blocks]`, the most recently freed on top (so a
     /// block freed is the next one handed out, while it is likely still in cache). A stack
     /// rather than a list threaded through the nodes: popping it does not wait for a load
@@ -83,8 +90,6 @@ pub struct BlockAllocator<'mem, I: BlockIndex = u8, const N: usize = 255> {
     pub(crate) free_stack: [I; N],
     /// First unused list id, or `END` when every id is live.
     pub(crate) unused_ids: I,
-    /// Number of free blocks: the height of `free_stack`.
-    pub(crate) free_blocks: usize,
     /// The list of blocks handed out through [`SourceMut`](kalloc_core::SourceMut).
     pub(crate) source: Owner<I>,
     _region: PhantomData<&'mem mut [u8]>,
@@ -178,14 +183,10 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
         let () = Self::CAPACITY_FITS;
         let () = Self::ROTATION_SEPARATES;
         debug_assert!((1..=N).contains(&blocks));
-        let mut nodes = [Node::UNUSED; N];
-        for (id, node) in nodes[..blocks].iter_mut().enumerate() {
-            // Every id is unused, chained in order.
-            node.info = if id + 1 < blocks {
-                I::from_usize(id + 1)
-            } else {
-                I::END
-            };
+        // Every id is unused, chained in order through `counts`.
+        let mut counts = [I::END; N];
+        for (id, next_unused) in counts[..blocks - 1].iter_mut().enumerate() {
+            *next_unused = I::from_usize(id + 1);
         }
         // Block 0 on top: blocks are handed out in address order at first.
         let mut free_stack = [I::END; N];
@@ -197,10 +198,12 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
             base,
             region,
             blocks,
-            nodes,
+            free_blocks: blocks,
+            nodes: [Node::FREE; N],
+            heads: [I::END; N],
+            counts,
             free_stack,
             unused_ids: I::from_usize(0),
-            free_blocks: blocks,
             source: Owner::new(),
             _region: PhantomData,
         }
@@ -209,8 +212,8 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
     /// Takes a free block onto `owner`'s list and returns a pointer to its 4096 bytes, valid
     /// until the block is freed. O(1).
     ///
-    /// Errors: [`Error::Exhausted`] when no block is free; [`Error::WrongOwner`] when
-    /// `owner` does not name a list of this allocator (it was used with another one).
+    /// Errors: [`Error::WrongOwner`] when `owner` does not name a list of this allocator
+    /// (it was used with another one); [`Error::Exhausted`] when no block is free.
     #[inline]
     pub fn alloc(&mut self, owner: &mut Owner<I>) -> Result<NonNull<u8>, Error> {
         let index = self.alloc_index(owner)?;
@@ -228,6 +231,26 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
     #[inline]
     pub fn free(&mut self, owner: &mut Owner<I>, block: NonNull<u8>) -> Result<(), Error> {
         let index = self.index_of(block.as_ptr().addr())?;
+        // Fields are read one by one, not as a whole node: `alloc` and `unlink` store
+        // single fields, and a wider load of recently stored bytes stalls store forwarding.
+        let node = self.node(index);
+        let (list, prev) = (node.list, node.prev);
+        // One test for the common case: the block is on `owner`'s list and has a
+        // predecessor. A block with a predecessor is owned (free nodes have none), so its
+        // list id is live and, being `owner`'s, proves the ownership. Everything else (a
+        // free block, another owner's, the front of a list) takes the general path.
+        if list != owner.id || prev == I::END {
+            return self.free_general(owner, index);
+        }
+        self.unlink_behind_front(index, prev, list);
+        self.push_free(index);
+        Ok(())
+    }
+
+    /// [`free`](Self::free) of a block that is free, another owner's, or at the front of
+    /// its list.
+    #[inline(never)]
+    fn free_general(&mut self, owner: &mut Owner<I>, index: usize) -> Result<(), Error> {
         self.verify_owned(owner, index)?;
         self.unlink(owner, index);
         Ok(())
@@ -237,30 +260,25 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
     ///
     /// Errors: [`Error::WrongOwner`] when `owner` does not name a list of this allocator.
     pub fn free_all(&mut self, owner: &mut Owner<I>) -> Result<usize, Error> {
-        if owner.head == I::END {
+        if owner.id == I::END {
             return Ok(0);
         }
-        let list = self.list_of_head(owner.head)?;
-        let owned = self.node(list.to_usize()).info.to_usize();
-        let head = owner.head;
+        let id = self.live_id(owner)?;
+        let owned = self.counts[id].to_usize();
         let free_before = self.free_blocks;
-        let mut block = head;
+        let mut block = self.heads[id];
         while block != I::END {
-            let node = self.node_mut(block.to_usize());
-            let next = node.next;
-            node.prev = I::END;
-            node.next = I::END;
-            node.list = I::END;
-            self.push_free(block);
-            block = next;
+            let index = block.to_usize();
+            block = self.node(index).next;
+            *self.node_mut(index) = Node::FREE;
+            self.push_free(index);
         }
         debug_assert_eq!(
             self.free_blocks - free_before,
             owned,
             "list length disagrees with its count"
         );
-        self.release_list_id(list);
-        owner.head = I::END;
+        self.release_list_id(owner);
         Ok(owned)
     }
 
@@ -268,23 +286,25 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
     ///
     /// Errors: [`Error::WrongOwner`] when `owner` does not name a list of this allocator.
     pub fn owned_blocks(&self, owner: &Owner<I>) -> Result<usize, Error> {
-        if owner.head == I::END {
+        if owner.id == I::END {
             return Ok(0);
         }
-        let list = self.list_of_head(owner.head)?;
-        Ok(self.node(list.to_usize()).info.to_usize())
+        let id = self.live_id(owner)?;
+        Ok(self.counts[id].to_usize())
     }
 
     /// The blocks `owner` holds, most recently allocated first.
     ///
     /// Errors: [`Error::WrongOwner`] when `owner` does not name a list of this allocator.
     pub fn blocks<'a>(&'a self, owner: &Owner<I>) -> Result<Blocks<'a, 'mem, I, N>, Error> {
-        if owner.head != I::END {
-            self.list_of_head(owner.head)?;
-        }
+        let next = if owner.id == I::END {
+            I::END
+        } else {
+            self.heads[self.live_id(owner)?]
+        };
         Ok(Blocks {
             allocator: self,
-            next: owner.head,
+            next,
         })
     }
 
@@ -336,7 +356,7 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
         // below `blocks` exactly when the offset is inside the region. An address below the
         // region wraps to an offset above it (the region does not wrap).
         let index = addr
-            .wrapping_sub(self.region.base())
+            .wrapping_sub(self.base.as_ptr().addr())
             .rotate_right(BLOCK_SHIFT);
         if index < self.blocks {
             Ok(index)
@@ -362,7 +382,7 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
         debug_assert!(index < self.blocks);
         // SAFETY: `index < blocks`, so the offset stays within the region, which `base` is
         // valid for (constructors' contract).
-        unsafe { self.base.add(index * BLOCK_SIZE) }
+        unsafe { self.base.add(index << BLOCK_SHIFT) }
     }
 
     /// The bytes of block `index` (`index < blocks`).
@@ -374,8 +394,8 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
 
     /// Node `index` without a bounds check.
     ///
-    /// Callers pass `index < N`: a caller-supplied index checked against `N`, or a link,
-    /// list id or block index below `blocks <= N` (see the `nodes` field).
+    /// Callers pass `index < N`: a block index below `blocks <= N` (checked caller input
+    /// or a link read from a node or the free stack; see the `nodes` field).
     #[inline(always)]
     fn node(&self, index: usize) -> &Node<I> {
         debug_assert!(index < N, "node {index} out of range");
@@ -391,73 +411,81 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
         unsafe { self.nodes.get_unchecked_mut(index) }
     }
 
-    /// The list id of the list that `head` starts, or [`Error::WrongOwner`] when `head` is
-    /// not the head of any owner list here (an `Owner` from another allocator, or `END`).
-    pub(crate) fn list_of_head(&self, head: I) -> Result<I, Error> {
-        match self.head_list(head) {
-            list if list == I::END => Err(Error::WrongOwner),
-            list => Ok(list),
-        }
+    /// The head entry of list id `id` (`id < N`) without a bounds check.
+    #[inline(always)]
+    fn head_mut(&mut self, id: usize) -> &mut I {
+        debug_assert!(id < N, "list id {id} out of range");
+        // SAFETY: `id < N` (caller), so it is in bounds of `heads`.
+        unsafe { self.heads.get_unchecked_mut(id) }
     }
 
-    /// The list id of the list that `head` starts, or `END` when `head` starts none (it is
-    /// `END`, a free block, a block inside a list, or out of range).
+    /// The count entry of list id `id` (`id < N`) without a bounds check.
     #[inline(always)]
-    fn head_list(&self, head: I) -> I {
-        let index = head.to_usize();
-        // Checking against the constant `N` rather than `blocks` keeps the hot path free of
-        // a load: nodes from `blocks` to `N` are unused (`list == END`). `END >= N`, so an
-        // empty owner's head is refused here too.
-        if index >= N {
-            return I::END;
-        }
-        let node = self.node(index);
-        if node.prev == I::END {
-            node.list
-        } else {
-            I::END
+    fn count_mut(&mut self, id: usize) -> &mut I {
+        debug_assert!(id < N, "list id {id} out of range");
+        // SAFETY: `id < N` (caller), so it is in bounds of `counts`.
+        unsafe { self.counts.get_unchecked_mut(id) }
+    }
+
+    /// The id of `owner`'s list, or [`Error::WrongOwner`] when `owner` names no live list
+    /// here (an `Owner` from another allocator, or an empty one).
+    pub(crate) fn live_id(&self, owner: &Owner<I>) -> Result<usize, Error> {
+        let id = owner.id.to_usize();
+        // Ids from `blocks` to `N` and unused ids have no head; `END >= N`.
+        match self.heads.get(id) {
+            Some(&head) if head != I::END => Ok(id),
+            _ => Err(Error::WrongOwner),
         }
     }
 
     /// Pops a free block onto `owner`'s list and returns its index.
     #[inline]
     pub(crate) fn alloc_index(&mut self, owner: &mut Owner<I>) -> Result<usize, Error> {
-        let head = owner.head;
-        let list = self.head_list(head);
-        // One predictable branch for both refusals; `alloc_error` tells them apart.
-        if (list == I::END && head != I::END) || self.free_blocks == 0 {
-            return Err(self.alloc_error(head));
+        let id = owner.id.to_usize();
+        if id >= N {
+            // An empty owner (`END >= N`), or one that names no list here.
+            return self.alloc_first(owner);
         }
-        let height = self.free_blocks - 1;
-        // SAFETY: `height < free_blocks <= blocks <= N`.
-        let block = unsafe { *self.free_stack.get_unchecked(height) };
-        self.free_blocks = height;
-        let list = if head == I::END {
-            self.take_list_id()
-        } else {
-            self.node_mut(head.to_usize()).prev = block;
-            let count = &mut self.node_mut(list.to_usize()).info;
-            *count = I::from_usize(count.to_usize() + 1);
-            list
-        };
-        let index = block.to_usize();
-        let node = self.node_mut(index);
-        debug_assert!(
-            node.list == I::END && node.prev == I::END && node.next == I::END,
-            "free block was owned"
-        );
+        let head = *self.head_mut(id);
+        // One predictable branch for both refusals: an unused id (or one past the region)
+        // has no head; `alloc_error` tells them apart.
+        if head == I::END || self.free_blocks == 0 {
+            return Err(self.alloc_error(owner));
+        }
+        let block = self.pop_free();
+        let node = self.node_mut(block);
+        debug_assert!(*node == Node::FREE, "free block was owned");
         node.next = head;
-        node.list = list;
-        owner.head = block;
-        Ok(index)
+        node.list = owner.id;
+        let block = I::from_usize(block);
+        self.node_mut(head.to_usize()).prev = block;
+        *self.head_mut(id) = block;
+        let count = self.count_mut(id);
+        *count = I::from_usize(count.to_usize() + 1);
+        Ok(block.to_usize())
     }
 
-    /// Why [`alloc_index`](Self::alloc_index) refused an owner whose root is `head`, out of
-    /// the hot path: [`Error::WrongOwner`] first, then [`Error::Exhausted`].
+    /// [`alloc_index`](Self::alloc_index) for an owner holding nothing: the block starts
+    /// a new list under an unused id.
+    #[inline(never)]
+    fn alloc_first(&mut self, owner: &mut Owner<I>) -> Result<usize, Error> {
+        if owner.id != I::END || self.free_blocks == 0 {
+            return Err(self.alloc_error(owner));
+        }
+        let block = self.pop_free();
+        let id = self.take_list_id(block);
+        debug_assert!(*self.node(block) == Node::FREE, "free block was owned");
+        self.node_mut(block).list = id;
+        owner.id = id;
+        Ok(block)
+    }
+
+    /// Why [`alloc_index`](Self::alloc_index) refused `owner`, out of the hot path:
+    /// [`Error::WrongOwner`] first, then [`Error::Exhausted`].
     #[cold]
     #[inline(never)]
-    fn alloc_error(&self, head: I) -> Error {
-        if head != I::END && self.head_list(head) == I::END {
+    fn alloc_error(&self, owner: &Owner<I>) -> Error {
+        if owner.id != I::END && self.live_id(owner).is_err() {
             Error::WrongOwner
         } else {
             debug_assert_eq!(self.free_blocks, 0);
@@ -470,12 +498,10 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
     /// list holds it (or `owner` holds nothing, or is not an owner of this allocator).
     #[inline]
     pub(crate) fn verify_owned(&self, owner: &Owner<I>, index: usize) -> Result<(), Error> {
+        // The block's list id is `owner`'s: each live id belongs to exactly one list. A
+        // free block's id is `END`, like an empty owner's, hence the second test.
         let list = self.node(index).list;
-        // The owner's head carries the block's list id and starts its list: the owner is
-        // that list's root, since each live id belongs to exactly one list. An empty or
-        // foreign owner's head starts no list here (`head_list` is `END`), nor does a free
-        // block's (`list == END`) match a live one.
-        if list != I::END && self.head_list(owner.head) == list {
+        if list == owner.id && list != I::END {
             Ok(())
         } else {
             Err(self.ownership_error(index))
@@ -495,70 +521,87 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
 
     /// Moves block `index` from `owner`'s list to the free stack. The caller has checked
     /// [`verify_owned`](Self::verify_owned).
-    #[inline]
     pub(crate) fn unlink(&mut self, owner: &mut Owner<I>, index: usize) {
-        let Node {
-            prev, next, list, ..
-        } = *self.node(index);
-        debug_assert!(list != I::END, "unlink of a free block");
-        if prev == I::END {
-            debug_assert_eq!(
-                owner.head.to_usize(),
-                index,
-                "a head that is not the owner's"
-            );
-            owner.head = next;
+        let node = *self.node(index);
+        debug_assert!(node.list == owner.id && node.list != I::END);
+        if node.prev != I::END {
+            self.unlink_behind_front(index, node.prev, node.list);
         } else {
-            self.node_mut(prev.to_usize()).next = next;
+            let id = node.list.to_usize();
+            debug_assert_eq!(self.heads[id].to_usize(), index, "front is not the head");
+            *self.head_mut(id) = node.next;
+            if node.next == I::END {
+                // The only block: the list ends and its id becomes unused.
+                self.release_list_id(owner);
+            } else {
+                self.node_mut(node.next.to_usize()).prev = I::END;
+                let count = self.count_mut(id);
+                *count = I::from_usize(count.to_usize() - 1);
+            }
+            *self.node_mut(index) = Node::FREE;
         }
+        self.push_free(index);
+    }
+
+    /// Takes block `index`, whose node has predecessor `prev` and list id `list`, off its
+    /// list (which keeps its front and at least one block) and marks it free. The caller
+    /// pushes it on the free stack.
+    #[inline(always)]
+    fn unlink_behind_front(&mut self, index: usize, prev: I, list: I) {
+        debug_assert!(prev != I::END && list != I::END);
+        let next = self.node(index).next;
+        self.node_mut(prev.to_usize()).next = next;
         if next != I::END {
             self.node_mut(next.to_usize()).prev = prev;
         }
-        let info = &mut self.node_mut(list.to_usize()).info;
-        let remaining = info.to_usize() - 1;
-        if remaining == 0 {
-            debug_assert!(owner.head == I::END);
-            self.release_list_id(list);
-        } else {
-            *info = I::from_usize(remaining);
-        }
-        let node = self.node_mut(index);
-        node.prev = I::END;
-        node.next = I::END;
-        node.list = I::END;
-        self.push_free(I::from_usize(index));
+        let count = self.count_mut(list.to_usize());
+        debug_assert!(count.to_usize() >= 2, "a list with a front and this block");
+        *count = I::from_usize(count.to_usize() - 1);
+        *self.node_mut(index) = Node::FREE;
     }
 
-    /// Puts `block` (just marked free) on top of the free stack.
+    /// Takes the block on top of the free stack (`free_blocks > 0`).
     #[inline(always)]
-    fn push_free(&mut self, block: I) {
+    fn pop_free(&mut self) -> usize {
+        debug_assert!(self.free_blocks > 0, "free stack underflow");
+        let height = self.free_blocks - 1;
+        self.free_blocks = height;
+        // SAFETY: `height < free_blocks <= blocks <= N`.
+        let block = unsafe { *self.free_stack.get_unchecked(height) };
+        block.to_usize()
+    }
+
+    /// Puts block `index` (just marked free) on top of the free stack.
+    #[inline(always)]
+    fn push_free(&mut self, index: usize) {
         debug_assert!(self.free_blocks < self.blocks, "free stack overflow");
-        // SAFETY: the stack holds only free blocks, each once, and `block` was not free, so
-        // `free_blocks < blocks <= N`.
+        // SAFETY: the stack holds only free blocks, each once, and block `index` was not
+        // free, so `free_blocks < blocks <= N`.
         let entry = unsafe { self.free_stack.get_unchecked_mut(self.free_blocks) };
-        *entry = block;
+        *entry = I::from_usize(index);
         self.free_blocks += 1;
     }
 
-    /// Takes an unused list id for a list that is getting its first block (its count
-    /// starts at one). An id is always available while a block is free.
-    #[inline]
-    fn take_list_id(&mut self) -> I {
+    /// Takes an unused list id for a new list whose only block is `block`. An id is always
+    /// available while a block is free: live lists hold at least one block each.
+    fn take_list_id(&mut self, block: usize) -> I {
         let id = self.unused_ids;
         debug_assert!(id != I::END, "no unused list id while a block is free");
-        let info = &mut self.node_mut(id.to_usize()).info;
-        let next_unused = *info;
-        *info = I::from_usize(1);
-        self.unused_ids = next_unused;
+        let index = id.to_usize();
+        self.unused_ids = self.counts[index];
+        self.counts[index] = I::from_usize(1);
+        self.heads[index] = I::from_usize(block);
         id
     }
 
-    /// Puts the id of a list that just became empty back on the unused chain.
-    #[inline]
-    fn release_list_id(&mut self, id: I) {
-        let unused = self.unused_ids;
-        self.node_mut(id.to_usize()).info = unused;
-        self.unused_ids = id;
+    /// Puts the id of `owner`'s list, which just became empty, back on the unused chain,
+    /// and empties `owner`.
+    fn release_list_id(&mut self, owner: &mut Owner<I>) {
+        let index = owner.id.to_usize();
+        self.heads[index] = I::END;
+        self.counts[index] = self.unused_ids;
+        self.unused_ids = owner.id;
+        owner.id = I::END;
     }
 }
 

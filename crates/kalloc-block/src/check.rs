@@ -1,5 +1,6 @@
 //! [`BlockAllocator::check`]: validates every list and count, and names what is broken.
 
+use crate::allocator::Node;
 use crate::{BlockAllocator, BlockIndex};
 use core::fmt;
 
@@ -8,8 +9,8 @@ use core::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Inconsistency {
-    /// The chain of unused list ids names an id outside `0..blocks`, or names one twice
-    /// (a cycle).
+    /// The chain of unused list ids names an id outside `0..blocks`, names one twice (a
+    /// cycle), or names one that still records a list head.
     UnusedIdChain {
         /// The offending id.
         id: usize,
@@ -27,11 +28,11 @@ pub enum Inconsistency {
         /// The height of the free stack.
         expected: usize,
     },
-    /// A list head carries an id outside `0..blocks`, an unused id, or the id of another
-    /// list that already has a head.
-    ListId {
-        /// The head block.
-        block: usize,
+    /// A list id is neither on the unused chain nor live, or the head recorded for a live
+    /// id is outside the region, has a predecessor, or carries another list id.
+    ListHead {
+        /// The list id.
+        id: usize,
     },
     /// A `next` link leaves the region, or the block it names does not link back (`prev`)
     /// or carries a different list id than its head.
@@ -48,15 +49,21 @@ pub enum Inconsistency {
         /// The count kept for the list's id.
         expected: usize,
     },
-    /// Owned blocks exist that no list reaches, or live ids have no list.
+    /// Owned blocks exist that no list reaches.
     Unreachable {
         /// Owned blocks reached from a list head.
         reached: usize,
         /// Blocks not free.
         owned: usize,
     },
-    /// The allocator's own source list root does not name a list head.
+    /// The allocator's own source list root does not name a live list.
     SourceList,
+    /// A node or list head past the region's last block (kept for the capacity `N`) is
+    /// not empty.
+    PastRegion {
+        /// The index of the entry.
+        index: usize,
+    },
 }
 
 impl fmt::Display for Inconsistency {
@@ -75,11 +82,8 @@ impl fmt::Display for Inconsistency {
                     "{counted} blocks marked free, {expected} on the free stack"
                 )
             }
-            Inconsistency::ListId { block } => {
-                write!(
-                    f,
-                    "list head {block} carries an unused or duplicate list id"
-                )
+            Inconsistency::ListHead { id } => {
+                write!(f, "list id {id} is lost or its head is not a list front")
             }
             Inconsistency::BrokenLink { block } => {
                 write!(f, "next link of block {block} is broken")
@@ -95,7 +99,10 @@ impl fmt::Display for Inconsistency {
             Inconsistency::Unreachable { reached, owned } => {
                 write!(f, "{reached} owned blocks on lists, {owned} owned in total")
             }
-            Inconsistency::SourceList => f.write_str("source list root names no list head"),
+            Inconsistency::SourceList => f.write_str("source list root names no live list"),
+            Inconsistency::PastRegion { index } => {
+                write!(f, "entry {index} past the region is in use")
+            }
         }
     }
 }
@@ -111,6 +118,11 @@ impl Marks<'_> {
         self.0.fill(0);
     }
 
+    /// Whether bit `index` is set.
+    fn is_set(&self, index: usize) -> bool {
+        self.0[index / 64] & (1u64 << (index % 64)) != 0
+    }
+
     /// Sets bit `index` and reports whether it was already set.
     fn test_and_set(&mut self, index: usize) -> bool {
         let (word, bit) = (index / 64, 1u64 << (index % 64));
@@ -121,42 +133,50 @@ impl Marks<'_> {
 }
 
 impl<I: BlockIndex, const N: usize> BlockAllocator<'_, I, N> {
-    /// Validates the whole state in O(blocks): the free stack holds exactly the free blocks;
-    /// every owned block lies on exactly one owner list, reached from its head; `prev` and
-    /// `next` agree; every list is acyclic, carries one id in all its nodes, and is as long
-    /// as its count; ids are either live (exactly one list) or on the unused chain.
+    /// Validates the whole state in O(N): the free stack holds exactly the free blocks;
+    /// every list id is either unused or live; every live id's head is the front of a
+    /// list whose blocks link back, carry the id and number as many as its count; the
+    /// lists reach every owned block; the entries past the region are empty.
     ///
     /// Uses a bitmap on the stack: 32 bytes for `u8` indexes, 8 KiB for `u16`.
     pub fn check(&self) -> Result<(), Inconsistency> {
         let mut storage = I::CLEAR_MARKS;
         let mut marks = Marks(storage.as_mut());
+        self.check_past_region()?;
         self.check_free_stack(&mut marks)?;
         marks.clear();
-        let unused = self.check_unused_ids(&mut marks)?;
-        let (heads, reached) = self.check_owner_lists(&mut marks)?;
+        self.check_unused_ids(&mut marks)?;
+        let reached = self.check_lists(&marks)?;
         let owned = self.used_blocks();
-        if reached != owned || unused + heads != self.blocks {
+        if reached != owned {
             return Err(Inconsistency::Unreachable { reached, owned });
         }
-        if self.source.head != I::END && self.list_of_head(self.source.head).is_err() {
+        if self.source.id != I::END && self.live_id(&self.source).is_err() {
             return Err(Inconsistency::SourceList);
         }
         Ok(())
     }
 
-    /// Walks the unused-id chain, marking each id; returns its length.
-    fn check_unused_ids(&self, marks: &mut Marks<'_>) -> Result<usize, Inconsistency> {
-        let mut unused = 0;
+    /// Nodes and heads from `blocks` to `N` are never used: the hot paths rely on it.
+    fn check_past_region(&self) -> Result<(), Inconsistency> {
+        let unused = |index: usize| self.nodes[index] == Node::FREE && self.heads[index] == I::END;
+        match (self.blocks..N).find(|&index| !unused(index)) {
+            Some(index) => Err(Inconsistency::PastRegion { index }),
+            None => Ok(()),
+        }
+    }
+
+    /// Walks the unused-id chain, marking each id; each has no head.
+    fn check_unused_ids(&self, marks: &mut Marks<'_>) -> Result<(), Inconsistency> {
         let mut id = self.unused_ids;
         while id != I::END {
             let index = id.to_usize();
-            if index >= self.blocks || marks.test_and_set(index) {
+            if index >= self.blocks || marks.test_and_set(index) || self.heads[index] != I::END {
                 return Err(Inconsistency::UnusedIdChain { id: index });
             }
-            unused += 1;
-            id = self.nodes[index].info;
+            id = self.counts[index];
         }
-        Ok(unused)
+        Ok(())
     }
 
     /// The free stack holds distinct, unlinked, free-marked blocks, and no other block is
@@ -171,10 +191,7 @@ impl<I: BlockIndex, const N: usize> BlockAllocator<'_, I, N> {
         }
         for &block in &self.free_stack[..expected] {
             let index = block.to_usize();
-            let unlinked = index < self.blocks && {
-                let node = self.nodes[index];
-                node.list == I::END && node.prev == I::END && node.next == I::END
-            };
+            let unlinked = index < self.blocks && self.nodes[index] == Node::FREE;
             if !unlinked || marks.test_and_set(index) {
                 return Err(Inconsistency::FreeStackEntry { block: index });
             }
@@ -189,30 +206,31 @@ impl<I: BlockIndex, const N: usize> BlockAllocator<'_, I, N> {
         Ok(())
     }
 
-    /// Finds every list head (an owned block without `prev`), marks its id, and walks its
-    /// list. Returns the number of heads and of blocks reached.
+    /// Walks the list of every live id (every id below `blocks` not marked unused) from
+    /// its head. Returns the number of blocks reached.
     ///
-    /// Requiring `prev` of each reached block to name the block it was reached from makes
-    /// walks acyclic and pairwise disjoint: the first block reached twice would need two
-    /// different `prev` values.
-    fn check_owner_lists(&self, marks: &mut Marks<'_>) -> Result<(usize, usize), Inconsistency> {
-        let (mut heads, mut reached) = (0, 0);
-        for (head, node) in self.nodes[..self.blocks].iter().enumerate() {
-            if node.list == I::END || node.prev != I::END {
-                continue;
+    /// Requiring each head to have no predecessor and `prev` of each reached block to
+    /// name the block it was reached from makes walks acyclic and pairwise disjoint: the
+    /// first block reached twice would need two different `prev` values, and a head
+    /// carries the one id whose head it is.
+    fn check_lists(&self, unused: &Marks<'_>) -> Result<usize, Inconsistency> {
+        let mut reached = 0;
+        for id in (0..self.blocks).filter(|&id| !unused.is_set(id)) {
+            let head = self.heads[id].to_usize();
+            let front = head < self.blocks && {
+                let node = self.nodes[head];
+                node.prev == I::END && node.list.to_usize() == id
+            };
+            if !front {
+                return Err(Inconsistency::ListHead { id });
             }
-            let id = node.list.to_usize();
-            if id >= self.blocks || marks.test_and_set(id) {
-                return Err(Inconsistency::ListId { block: head });
-            }
-            heads += 1;
-            let expected = self.nodes[id].info.to_usize();
-            let (mut from, mut next, mut counted) = (head, node.next, 1);
+            let expected = self.counts[id].to_usize();
+            let (mut from, mut next, mut counted) = (head, self.nodes[head].next, 1);
             while next != I::END {
                 let index = next.to_usize();
                 let linked = index < self.blocks && {
                     let member = self.nodes[index];
-                    member.prev.to_usize() == from && member.list == node.list
+                    member.prev.to_usize() == from && member.list.to_usize() == id
                 };
                 if !linked {
                     return Err(Inconsistency::BrokenLink { block: from });
@@ -232,7 +250,7 @@ impl<I: BlockIndex, const N: usize> BlockAllocator<'_, I, N> {
             }
             reached += counted;
         }
-        Ok((heads, reached))
+        Ok(reached)
     }
 }
 

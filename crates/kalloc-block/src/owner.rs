@@ -2,9 +2,9 @@
 
 use crate::BlockIndex;
 
-/// One client's list of blocks: a single index (one byte for the default `u8` width) naming
-/// the first block of a doubly linked list that the [`BlockAllocator`](crate::BlockAllocator)
-/// threads through its out-of-band nodes.
+/// One client's list of blocks: a single index (one byte for the default `u8` width), the
+/// *list id* under which the [`BlockAllocator`](crate::BlockAllocator) keeps the front and
+/// the length of a doubly linked list threaded through its out-of-band nodes.
 ///
 /// A kernel gives each module (or process, or driver) its own `Owner`;
 /// [`alloc`](crate::BlockAllocator::alloc) pushes a block onto it,
@@ -17,21 +17,22 @@ use crate::BlockIndex;
 /// [`check`](crate::BlockAllocator::check) as an ordinary list); call `free_all` first.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Owner<I: BlockIndex = u8> {
-    /// First block of the list, or [`BlockIndex::END`] when the owner holds nothing.
-    pub(crate) head: I,
+    /// Id of the owner's list, or [`BlockIndex::END`] when the owner holds nothing. An id
+    /// is taken when the list gets its first block and given back when it loses its last.
+    pub(crate) id: I,
 }
 
 impl<I: BlockIndex> Owner<I> {
     /// An owner holding no blocks.
     #[must_use]
     pub const fn new() -> Owner<I> {
-        Owner { head: I::END }
+        Owner { id: I::END }
     }
 
     /// Whether the owner holds no blocks.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.head == I::END
+        self.id == I::END
     }
 }
 

@@ -41,6 +41,8 @@ impl Drop for Memory {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Snapshot<I, const N: usize> {
     nodes: [Node<I>; N],
+    heads: [I; N],
+    counts: [I; N],
     free_stack: [I; N],
     unused_ids: I,
     free_blocks: usize,
@@ -51,10 +53,12 @@ impl<I: BlockIndex, const N: usize> BlockAllocator<'_, I, N> {
     pub(crate) fn snapshot(&self) -> Snapshot<I, N> {
         Snapshot {
             nodes: self.nodes,
+            heads: self.heads,
+            counts: self.counts,
             free_stack: self.free_stack,
             unused_ids: self.unused_ids,
             free_blocks: self.free_blocks,
-            source: self.source.head,
+            source: self.source.id,
         }
     }
 }

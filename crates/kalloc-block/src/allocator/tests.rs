@@ -344,26 +344,52 @@ fn an_owner_from_another_allocator_is_refused() {
     let (mut small, mut large) = (Memory::new(2), Memory::new(8));
     let mut first = BlockAllocator::<u8>::new(small.bytes()).unwrap();
     let mut second = BlockAllocator::<u8>::new(large.bytes()).unwrap();
-    let mut owner = Owner::new();
-    let mut stranger = Owner::new();
+    let (mut a, mut b, mut stranger) = (Owner::new(), Owner::new(), Owner::new());
+    second.alloc(&mut a).unwrap();
+    second.alloc(&mut b).unwrap();
     for _ in 0..6 {
         second.alloc(&mut stranger).unwrap();
     }
-    // `stranger`'s head names block 5, beyond `first`'s two blocks.
+    // `stranger` names list id 2, beyond `first`'s two ids.
+    assert_eq!(stranger.id, 2);
+    let mut owner = Owner::new();
     let block = first.alloc(&mut owner).unwrap();
     refused!(first, first.alloc(&mut stranger), Error::WrongOwner);
     refused!(first, first.free(&mut stranger, block), Error::WrongOwner);
     refused!(first, first.free_all(&mut stranger), Error::WrongOwner);
     assert_eq!(first.owned_blocks(&stranger), Err(Error::WrongOwner));
     assert!(first.blocks(&stranger).is_err());
-    // A head naming a free block (or a non-head) of this allocator is refused too.
-    let mut free_head = Owner::new();
-    first.alloc(&mut free_head).unwrap();
-    first.free_all(&mut free_head).unwrap();
-    let mut fake = Owner { head: 1 };
-    refused!(first, first.alloc(&mut fake), Error::WrongOwner);
+    // An id of this allocator that no list uses is refused too.
+    let mut unused = Owner { id: 1 };
+    refused!(first, first.alloc(&mut unused), Error::WrongOwner);
+    refused!(first, first.free(&mut unused, block), Error::WrongOwner);
+    refused!(first, first.free_all(&mut unused), Error::WrongOwner);
+    assert_eq!(first.owned_blocks(&unused), Err(Error::WrongOwner));
     assert_eq!(second.free_all(&mut stranger), Ok(6));
     second.check().unwrap();
+}
+
+#[test]
+fn owner_ids_beyond_the_capacity_are_refused() {
+    let mut memory = Memory::new(4);
+    let mut allocator = BlockAllocator::<u16, 4>::new(memory.bytes()).unwrap();
+    let mut owner = Owner::<u16>::new();
+    let block = allocator.alloc(&mut owner).unwrap();
+    for id in [4, 600, u16::MAX - 1] {
+        let mut stranger = Owner::<u16> { id };
+        refused!(allocator, allocator.alloc(&mut stranger), Error::WrongOwner);
+        refused!(
+            allocator,
+            allocator.free(&mut stranger, block),
+            Error::WrongOwner
+        );
+        refused!(
+            allocator,
+            allocator.free_all(&mut stranger),
+            Error::WrongOwner
+        );
+        assert_eq!(allocator.owned_blocks(&stranger), Err(Error::WrongOwner));
+    }
 }
 
 #[test]

@@ -1,14 +1,16 @@
 use crate::testing::Memory;
 use crate::{BlockAllocator, Inconsistency, Owner};
 
-/// Four blocks: `owner` holds blocks [2, 1] (newest first), blocks 3 and 0 are free
-/// (free stack [3, 0], 0 on top), list id 0 is live, ids 1..4 unused.
+/// Four blocks: `owner` holds blocks [2, 1] (newest first) under list id 0, blocks 3 and 0
+/// are free (free stack [3, 0], 0 on top), ids 1, 2, 3 are unused (chain 1 -> 2 -> 3).
 fn two_owned(memory: &mut Memory) -> (BlockAllocator<'_, u8, 4>, Owner) {
     let mut allocator = BlockAllocator::<u8, 4>::new(memory.bytes()).unwrap();
     let mut owner = Owner::new();
     let [first, _, _] = [(); 3].map(|()| allocator.alloc(&mut owner).unwrap());
     allocator.free(&mut owner, first).unwrap();
-    assert_eq!(owner.head, 2);
+    assert_eq!(owner.id, 0);
+    assert_eq!((allocator.heads[0], allocator.counts[0]), (2, 2));
+    assert_eq!(allocator.unused_ids, 1);
     allocator.check().unwrap();
     (allocator, owner)
 }
@@ -25,16 +27,26 @@ fn a_consistent_allocator_passes() {
 fn broken_unused_id_chains_are_found() {
     let mut memory = Memory::new(4);
     let (mut allocator, _owner) = two_owned(&mut memory);
-    allocator.nodes[3].info = 1; // 1 -> 2 -> 3 -> 1
+    let good = allocator.snapshot();
+    allocator.counts[3] = 1; // 1 -> 2 -> 3 -> 1
     assert_eq!(
         allocator.check(),
         Err(Inconsistency::UnusedIdChain { id: 1 })
     );
-    allocator.nodes[3].info = 9;
+    allocator.counts[3] = 9;
     assert_eq!(
         allocator.check(),
         Err(Inconsistency::UnusedIdChain { id: 9 })
     );
+    allocator.counts[3] = u8::MAX;
+    allocator.heads[2] = 3; // an unused id that records a head
+    assert_eq!(
+        allocator.check(),
+        Err(Inconsistency::UnusedIdChain { id: 2 })
+    );
+    allocator.heads[2] = u8::MAX;
+    assert_eq!(allocator.snapshot(), good);
+    allocator.check().unwrap();
 }
 
 #[test]
@@ -106,7 +118,7 @@ fn broken_owner_lists_are_found() {
         Err(Inconsistency::BrokenLink { block: 2 })
     );
     allocator.nodes[2].next = 1;
-    allocator.nodes[0].info = 3;
+    allocator.counts[0] = 3;
     assert_eq!(
         allocator.check(),
         Err(Inconsistency::ListLength {
@@ -115,7 +127,7 @@ fn broken_owner_lists_are_found() {
             expected: 3
         })
     );
-    allocator.nodes[0].info = 1;
+    allocator.counts[0] = 1;
     assert_eq!(
         allocator.check(),
         Err(Inconsistency::ListLength {
@@ -124,22 +136,29 @@ fn broken_owner_lists_are_found() {
             expected: 1
         })
     );
-    allocator.nodes[0].info = 2;
+    allocator.counts[0] = 2;
     allocator.check().unwrap();
 }
 
 #[test]
-fn list_id_errors_are_found() {
+fn bad_list_heads_and_lost_ids_are_found() {
     let mut memory = Memory::new(4);
     let (mut allocator, _owner) = two_owned(&mut memory);
-    allocator.nodes[2].list = 1; // an unused id
-    assert_eq!(allocator.check(), Err(Inconsistency::ListId { block: 2 }));
+    let good = allocator.snapshot();
+    allocator.nodes[2].list = 1; // the head carries another id
+    assert_eq!(allocator.check(), Err(Inconsistency::ListHead { id: 0 }));
     allocator.nodes[2].list = 0;
-    // Split the list in two heads that share id 0.
-    allocator.nodes[2].next = u8::MAX;
-    allocator.nodes[1].prev = u8::MAX;
-    allocator.nodes[0].info = 1;
-    assert_eq!(allocator.check(), Err(Inconsistency::ListId { block: 2 }));
+    // A head with a predecessor, a free block, and one outside the region.
+    for head in [1, 3, 9] {
+        allocator.heads[0] = head;
+        assert_eq!(allocator.check(), Err(Inconsistency::ListHead { id: 0 }));
+    }
+    allocator.heads[0] = 2;
+    allocator.unused_ids = 2; // id 1 is now neither unused nor live
+    assert_eq!(allocator.check(), Err(Inconsistency::ListHead { id: 1 }));
+    allocator.unused_ids = 1;
+    assert_eq!(allocator.snapshot(), good);
+    allocator.check().unwrap();
 }
 
 #[test]
@@ -148,7 +167,7 @@ fn owned_blocks_no_head_reaches_are_found() {
     let (mut allocator, _owner) = two_owned(&mut memory);
     // Block 1 points back at block 0, which is free: no head reaches block 1.
     allocator.nodes[2].next = u8::MAX;
-    allocator.nodes[0].info = 1;
+    allocator.counts[0] = 1;
     allocator.nodes[1].prev = 0;
     assert_eq!(
         allocator.check(),
@@ -163,8 +182,28 @@ fn owned_blocks_no_head_reaches_are_found() {
 fn a_broken_source_root_is_found() {
     let mut memory = Memory::new(4);
     let (mut allocator, _owner) = two_owned(&mut memory);
-    allocator.source.head = 1; // owned, but not a head
+    allocator.source.id = 1; // an unused id
     assert_eq!(allocator.check(), Err(Inconsistency::SourceList));
+    allocator.source.id = 7; // no id of this allocator
+    assert_eq!(allocator.check(), Err(Inconsistency::SourceList));
+}
+
+#[test]
+fn used_entries_past_the_region_are_found() {
+    let mut memory = Memory::new(4);
+    let mut allocator = BlockAllocator::<u8, 6>::new(memory.bytes()).unwrap();
+    allocator.check().unwrap();
+    allocator.nodes[5].list = 0;
+    assert_eq!(
+        allocator.check(),
+        Err(Inconsistency::PastRegion { index: 5 })
+    );
+    allocator.nodes[5].list = u8::MAX;
+    allocator.heads[4] = 0;
+    assert_eq!(
+        allocator.check(),
+        Err(Inconsistency::PastRegion { index: 4 })
+    );
 }
 
 #[test]
@@ -179,4 +218,14 @@ fn inconsistencies_describe_themselves() {
     .to_string();
     assert_eq!(text, "list at block 2 has 2 blocks, 3 counted");
     assert!(Inconsistency::SourceList.to_string().contains("source"));
+    assert!(
+        Inconsistency::ListHead { id: 4 }
+            .to_string()
+            .contains("list id 4")
+    );
+    assert!(
+        Inconsistency::PastRegion { index: 9 }
+            .to_string()
+            .contains("entry 9")
+    );
 }
