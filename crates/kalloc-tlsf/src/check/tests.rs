@@ -7,7 +7,8 @@ use crate::testing::{Buffer, heap_over, layout};
 fn three_blocks(buffer: &Buffer) -> (Tlsf<'_>, Block, Block, Block) {
     let mut heap = Tlsf::new();
     heap_over(buffer, &mut heap);
-    let l = layout(100, 8);
+    // Word alignment: no front gaps, so `a`, `b` and `c` are neighbours on every target.
+    let l = layout(100, WORD);
     let a = heap.alloc(l).unwrap();
     let b = heap.alloc(l).unwrap();
     let c = heap.alloc(l).unwrap();
@@ -53,8 +54,8 @@ fn bad_footer(_: Block, b: Block, _: Block) {
 }
 
 fn tiny_block(a: Block, _: Block, _: Block) {
-    // SAFETY: `a` is a block header of the heap.
-    unsafe { a.set_header(WORD | USED) }
+    // SAFETY: `a` is a block header of the heap; its PREV_FREE flag is kept.
+    unsafe { a.set_header((a.header() & PREV_FREE) | WORD | USED) }
 }
 
 fn silent_merge(a: Block, b: Block, _: Block) {

@@ -22,9 +22,9 @@ fn alloc_and_free_return_to_the_initial_state() {
         .into_iter()
         .enumerate()
     {
-        let l = layout(size, 8);
+        let l = layout(size, WORD);
         let ptr = heap.alloc(l).unwrap();
-        assert_eq!(ptr.as_ptr().addr() % 8, 0);
+        assert_eq!(ptr.as_ptr().addr() % l.align(), 0);
         fill(ptr, size, i as u8);
         heap.check().unwrap();
         live.push((ptr, l, i as u8));
@@ -49,7 +49,7 @@ fn per_allocation_overhead_is_one_word() {
     let buffer = Buffer::new(4096);
     let mut heap = fresh(&buffer);
     let before = heap.stats();
-    let ptr = heap.alloc(layout(40, 8)).unwrap();
+    let ptr = heap.alloc(layout(40, WORD)).unwrap();
     let after = heap.stats();
     assert_eq!(after.in_use, 40);
     assert_eq!(after.free + 40 + HEADER, before.free);
@@ -88,9 +88,13 @@ fn bad_requests_are_refused_without_change() {
     let before = heap.stats();
     let too_aligned = layout(8, <Tlsf<'_>>::MAX_ALIGN * 2);
     assert_eq!(heap.alloc(too_aligned), Err(Error::BadAlign));
-    let too_big = layout(<Tlsf<'_>>::MAX_BLOCK, 8);
+    // One byte more than the largest block holds (a valid Layout on 32-bit targets too,
+    // where MAX_BLOCK itself exceeds isize::MAX once rounded to 8).
+    let too_big = layout(<Tlsf<'_>>::MAX_BLOCK - HEADER + 1, WORD);
     assert_eq!(heap.alloc(too_big), Err(Error::TooLarge));
-    assert_eq!(heap.alloc(layout(8192, 8)), Err(Error::Exhausted));
+    let largest = layout(<Tlsf<'_>>::MAX_BLOCK - HEADER, WORD);
+    assert_eq!(heap.alloc(largest), Err(Error::Exhausted));
+    assert_eq!(heap.alloc(layout(8192, WORD)), Err(Error::Exhausted));
     assert_eq!(heap.alloc(layout(100, 4096)), Err(Error::Exhausted));
     assert_eq!(<Tlsf<'_>>::block_size(usize::MAX - 3), Err(Error::Overflow));
     assert_eq!(heap.stats(), before);
@@ -101,7 +105,7 @@ fn bad_requests_are_refused_without_change() {
 fn bad_frees_are_detected_and_change_nothing() {
     let buffer = Buffer::new(4096);
     let mut heap = fresh(&buffer);
-    let l = layout(64, 8);
+    let l = layout(64, WORD);
     let a = heap.alloc(l).unwrap();
     let b = heap.alloc(l).unwrap();
     let c = heap.alloc(l).unwrap();
@@ -119,7 +123,7 @@ fn bad_frees_are_detected_and_change_nothing() {
             heap.free(b, layout(64, unaligned)),
             Err(Error::ForeignPointer)
         );
-        assert_eq!(heap.free(b, layout(4096, 8)), Err(Error::WrongSize));
+        assert_eq!(heap.free(b, layout(4096, WORD)), Err(Error::WrongSize));
         assert_eq!(heap.stats(), before);
         heap.check().unwrap();
         heap.free(b, l).unwrap();
@@ -146,7 +150,7 @@ fn debug_builds_refuse_pointers_outside_every_pool() {
     let mut heap = fresh(&buffer);
     let before = heap.stats();
     // SAFETY: debug builds check pool membership before touching the pointer.
-    let refused = unsafe { heap.free(other.at(64), layout(8, 8)) };
+    let refused = unsafe { heap.free(other.at(64), layout(8, WORD)) };
     assert_eq!(refused, Err(Error::ForeignPointer));
     assert_eq!(heap.stats(), before);
 }
@@ -187,7 +191,7 @@ fn free_coalesces_with_both_neighbours_in_any_order() {
     ] {
         let buffer = Buffer::new(4096);
         let mut heap = fresh(&buffer);
-        let l = layout(100, 8);
+        let l = layout(100, WORD);
         let blocks: Vec<_> = (0..3).map(|_| heap.alloc(l).unwrap()).collect();
         let guard = heap.alloc(l).unwrap();
         for i in order {
@@ -206,7 +210,7 @@ fn free_coalesces_with_both_neighbours_in_any_order() {
                 .find(|b| b.start < guard.as_ptr().addr())
                 .unwrap()
                 .size,
-            3 * 112
+            3 * (100 + HEADER).next_multiple_of(WORD)
         );
         // SAFETY: live allocation.
         unsafe { heap.free(guard, l) }.unwrap();
@@ -218,20 +222,20 @@ fn free_coalesces_with_both_neighbours_in_any_order() {
 fn realloc_grows_in_place_into_a_free_successor() {
     let buffer = Buffer::new(8192);
     let mut heap = fresh(&buffer);
-    let a = heap.alloc(layout(100, 8)).unwrap();
-    let b = heap.alloc(layout(400, 8)).unwrap();
-    let c = heap.alloc(layout(100, 8)).unwrap();
+    let a = heap.alloc(layout(100, WORD)).unwrap();
+    let b = heap.alloc(layout(400, WORD)).unwrap();
+    let c = heap.alloc(layout(100, WORD)).unwrap();
     fill(a, 100, 0xA1);
     // SAFETY: live allocations.
-    unsafe { heap.free(b, layout(400, 8)) }.unwrap();
+    unsafe { heap.free(b, layout(400, WORD)) }.unwrap();
     // SAFETY: `a` is live for its layout.
-    let grown = unsafe { heap.realloc(a, layout(100, 8), layout(300, 8)) }.unwrap();
+    let grown = unsafe { heap.realloc(a, layout(100, WORD), layout(300, WORD)) }.unwrap();
     assert_eq!(grown, a, "grew in place");
     assert!(holds(grown, 100, 0xA1));
     heap.check().unwrap();
     // Taking the whole successor, remainder too small to split.
     // SAFETY: live allocation.
-    let whole = unsafe { heap.realloc(a, layout(300, 8), layout(500, 8)) }.unwrap();
+    let whole = unsafe { heap.realloc(a, layout(300, WORD), layout(500, WORD)) }.unwrap();
     assert_eq!(whole, a);
     heap.check().unwrap();
     assert!(
@@ -240,14 +244,14 @@ fn realloc_grows_in_place_into_a_free_successor() {
     );
     // The successor `c` is used: growing must move, keeping contents.
     // SAFETY: live allocation.
-    let moved = unsafe { heap.realloc(a, layout(500, 8), layout(1000, 8)) }.unwrap();
+    let moved = unsafe { heap.realloc(a, layout(500, WORD), layout(1000, WORD)) }.unwrap();
     assert_ne!(moved, a);
     assert!(holds(moved, 100, 0xA1));
     heap.check().unwrap();
     // SAFETY: live allocations.
     unsafe {
-        heap.free(moved, layout(1000, 8)).unwrap();
-        heap.free(c, layout(100, 8)).unwrap();
+        heap.free(moved, layout(1000, WORD)).unwrap();
+        heap.free(c, layout(100, WORD)).unwrap();
     }
     assert_eq!(heap.blocks().count(), 1);
 }
@@ -256,31 +260,31 @@ fn realloc_grows_in_place_into_a_free_successor() {
 fn realloc_shrinks_in_place_and_returns_the_tail() {
     let buffer = Buffer::new(8192);
     let mut heap = fresh(&buffer);
-    let a = heap.alloc(layout(1000, 8)).unwrap();
-    let b = heap.alloc(layout(1000, 8)).unwrap();
+    let a = heap.alloc(layout(1000, WORD)).unwrap();
+    let b = heap.alloc(layout(1000, WORD)).unwrap();
     fill(a, 1000, 0x5A);
     let free_before = heap.stats().free;
     // SAFETY: live allocation.
-    let shrunk = unsafe { heap.realloc(a, layout(1000, 8), layout(200, 8)) }.unwrap();
+    let shrunk = unsafe { heap.realloc(a, layout(1000, WORD), layout(200, WORD)) }.unwrap();
     assert_eq!(shrunk, a);
     assert!(holds(a, 200, 0x5A));
     assert_eq!(heap.stats().free, free_before + 800);
     heap.check().unwrap();
     // Shrinking next to a free block merges the tail into it.
     // SAFETY: live allocations.
-    unsafe { heap.free(b, layout(1000, 8)) }.unwrap();
+    unsafe { heap.free(b, layout(1000, WORD)) }.unwrap();
     // SAFETY: live allocation.
-    let again = unsafe { heap.realloc(a, layout(200, 8), layout(100, 8)) }.unwrap();
+    let again = unsafe { heap.realloc(a, layout(200, WORD), layout(100, WORD)) }.unwrap();
     assert_eq!(again, a);
     heap.check().unwrap();
     assert_eq!(heap.blocks().count(), 2);
     // A tail below the minimum block stays with the allocation.
     // SAFETY: live allocation.
-    let tiny = unsafe { heap.realloc(a, layout(100, 8), layout(96, 8)) }.unwrap();
+    let tiny = unsafe { heap.realloc(a, layout(100, WORD), layout(96, WORD)) }.unwrap();
     assert_eq!(tiny, a);
     heap.check().unwrap();
     // Shrinking to a stricter alignment the block does not meet moves it.
-    let l = layout(64, 8);
+    let l = layout(64, WORD);
     let odd = (0..4)
         .map(|_| heap.alloc(l).unwrap())
         .find(|p| p.as_ptr().addr() % 64 != 0)
@@ -301,18 +305,18 @@ fn the_fallback_finds_a_block_the_round_up_skips() {
     let buffer = Buffer::new(64 * 1024);
     let mut heap = fresh(&buffer);
     let all = heap.stats().largest_free;
-    let hold = heap.alloc(layout(all, 8)).unwrap();
+    let hold = heap.alloc(layout(all, WORD)).unwrap();
     heap.check().unwrap();
-    assert_eq!(heap.alloc(layout(8, 8)), Err(Error::Exhausted));
+    assert_eq!(heap.alloc(layout(8, WORD)), Err(Error::Exhausted));
     // SAFETY: live allocation.
-    unsafe { heap.free(hold, layout(all, 8)) }.unwrap();
+    unsafe { heap.free(hold, layout(all, WORD)) }.unwrap();
     let odd = 3000 * 8 + 8 * 3; // inside a class, above its lower bound
-    let first = heap.alloc(layout(odd, 8)).unwrap();
-    let _rest = heap.alloc(layout(heap.stats().largest_free, 8)).unwrap();
+    let first = heap.alloc(layout(odd, WORD)).unwrap();
+    let _rest = heap.alloc(layout(heap.stats().largest_free, WORD)).unwrap();
     // SAFETY: live allocation.
-    unsafe { heap.free(first, layout(odd, 8)) }.unwrap();
+    unsafe { heap.free(first, layout(odd, WORD)) }.unwrap();
     assert_eq!(heap.stats().largest_free, odd);
-    let again = heap.alloc(layout(odd, 8)).unwrap();
+    let again = heap.alloc(layout(odd, WORD)).unwrap();
     assert_eq!(
         again, first,
         "the exact-class head served a request the round-up missed"
@@ -326,16 +330,16 @@ fn largest_free_is_always_allocatable() {
     let mut heap = fresh(&buffer);
     let mut live = Vec::new();
     for size in [100, 5000, 300, 20_000, 7] {
-        live.push((heap.alloc(layout(size, 8)).unwrap(), size));
+        live.push((heap.alloc(layout(size, WORD)).unwrap(), size));
     }
     // SAFETY: live allocations.
     unsafe {
-        heap.free(live[1].0, layout(5000, 8)).unwrap();
-        heap.free(live[3].0, layout(20_000, 8)).unwrap();
+        heap.free(live[1].0, layout(5000, WORD)).unwrap();
+        heap.free(live[3].0, layout(20_000, WORD)).unwrap();
     }
     let largest = heap.stats().largest_free;
     assert!(largest >= 20_000);
-    assert!(heap.alloc(layout(largest, 8)).is_ok());
+    assert!(heap.alloc(layout(largest, WORD)).is_ok());
     heap.check().unwrap();
 }
 
@@ -345,7 +349,7 @@ fn growth_imports_from_the_source_and_releases_with_one_spare() {
     let region = FixedRegion::from_slice(&mut memory);
     let mut heap: Tlsf<'_, &FixedRegion<'_>> = Tlsf::with_source(&region);
     heap.set_min_import(16 * 1024);
-    let l = layout(10_000, 8);
+    let l = layout(10_000, WORD);
     let a = heap.alloc(l).unwrap();
     assert_eq!(heap.pools().count(), 1);
     assert_eq!(heap.pools().next().unwrap().kind, crate::PoolKind::Imported);
@@ -392,7 +396,7 @@ fn drop_returns_imported_pools() {
     let region = FixedRegion::from_slice(&mut memory);
     {
         let mut heap: Tlsf<'_, &FixedRegion<'_>> = Tlsf::with_source(&region);
-        let _leaked = heap.alloc(layout(1000, 8)).unwrap();
+        let _leaked = heap.alloc(layout(1000, WORD)).unwrap();
         assert!(region.stats().in_use > 0);
     }
     assert_eq!(region.stats().in_use, 0);
@@ -403,13 +407,13 @@ fn growth_failure_reports_exhaustion_and_changes_nothing() {
     let mut memory = std::vec![0u8; 4096];
     let region = FixedRegion::from_slice(&mut memory);
     let mut heap: Tlsf<'_, &FixedRegion<'_>> = Tlsf::with_source(&region);
-    assert_eq!(heap.alloc(layout(8000, 8)), Err(Error::Exhausted));
+    assert_eq!(heap.alloc(layout(8000, WORD)), Err(Error::Exhausted));
     assert_eq!(heap.stats(), Stats::default());
     // The minimum import does not fit, but what the request needs does.
-    let small = heap.alloc(layout(1000, 8)).unwrap();
+    let small = heap.alloc(layout(1000, WORD)).unwrap();
     assert!(heap.stats().total < 4096);
     // SAFETY: live allocation.
-    unsafe { heap.free(small, layout(1000, 8)) }.unwrap();
+    unsafe { heap.free(small, layout(1000, WORD)) }.unwrap();
     heap.check().unwrap();
     assert_eq!(region.import(1, Align::ONE).map(|_| ()), Ok(()));
 }
@@ -473,4 +477,37 @@ fn byte_heap_trait_forwards() {
 fn the_default_record_is_about_eight_kib() {
     let size = core::mem::size_of::<Tlsf<'_>>();
     assert!((8 * 1024..9 * 1024).contains(&size), "{size} bytes");
+}
+
+#[test]
+#[cfg(target_pointer_width = "32")]
+fn the_default_record_is_under_two_kib() {
+    let size = core::mem::size_of::<Tlsf<'_>>();
+    assert!((1536..2048).contains(&size), "{size} bytes");
+}
+
+#[test]
+fn double_word_alignment_is_honoured_and_leaves_nothing_behind() {
+    // On 32-bit targets `2 * WORD` (8, the alignment of u64 on ARM) takes the aligned
+    // path: front gaps split off as free blocks must all merge back.
+    let buffer = Buffer::new(16 * 1024);
+    let mut heap = fresh(&buffer);
+    let initial = heap.stats();
+    let mut live = Vec::new();
+    for size in 1..40 {
+        let l = layout(size * 3, 2 * WORD);
+        let ptr = heap.alloc(l).unwrap();
+        assert_eq!(ptr.as_ptr().addr() % (2 * WORD), 0);
+        fill(ptr, l.size(), size as u8);
+        live.push((ptr, l, size as u8));
+    }
+    heap.check().unwrap();
+    for (ptr, l, byte) in live {
+        assert!(holds(ptr, l.size(), byte));
+        // SAFETY: live allocation freed once.
+        unsafe { heap.free(ptr, l) }.unwrap();
+        heap.check().unwrap();
+    }
+    assert_eq!(heap.stats(), initial);
+    assert_eq!(heap.blocks().count(), 1);
 }

@@ -83,8 +83,8 @@ fn a_pool_filling_a_hole_merges_both_sides_and_keeps_used_blocks() {
         heap.add_pool(buffer.at(2048), 1024).unwrap();
     }
     // Use the start of the high pool, and leave the low pool's last block free.
-    let high = heap.alloc(layout(600, 8)).unwrap();
-    let low = heap.alloc(layout(200, 8)).unwrap();
+    let high = heap.alloc(layout(600, WORD)).unwrap();
+    let low = heap.alloc(layout(200, WORD)).unwrap();
     assert!(
         high.as_ptr().addr() > buffer.addr() + 2048 || low.as_ptr().addr() > buffer.addr() + 2048
     );
@@ -95,8 +95,8 @@ fn a_pool_filling_a_hole_merges_both_sides_and_keeps_used_blocks() {
     assert_eq!(kinds(&heap), [(buffer.addr(), 3072, PoolKind::Added)]);
     // SAFETY: live allocations.
     unsafe {
-        heap.free(high, layout(600, 8)).unwrap();
-        heap.free(low, layout(200, 8)).unwrap();
+        heap.free(high, layout(600, WORD)).unwrap();
+        heap.free(low, layout(200, WORD)).unwrap();
     }
     heap.check().unwrap();
     assert_eq!(heap.blocks().count(), 1);
@@ -120,9 +120,9 @@ fn slices_and_separate_pools_do_not_merge() {
     assert_eq!(heap.pools().count(), 2);
     assert!(heap.pools().all(|p| p.kind == PoolKind::Borrowed));
     // A 600-byte request fits in neither.
-    assert_eq!(heap.alloc(layout(600, 8)), Err(Error::Exhausted));
-    let x = heap.alloc(layout(400, 8)).unwrap();
-    let y = heap.alloc(layout(400, 8)).unwrap();
+    assert_eq!(heap.alloc(layout(600, WORD)), Err(Error::Exhausted));
+    let x = heap.alloc(layout(400, WORD)).unwrap();
+    let y = heap.alloc(layout(400, WORD)).unwrap();
     assert_ne!(x, y);
     heap.check().unwrap();
 }

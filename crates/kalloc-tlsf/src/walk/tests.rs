@@ -1,4 +1,5 @@
 use crate::Tlsf;
+use crate::class::WORD;
 use crate::testing::{Buffer, heap_over, layout};
 use std::vec::Vec;
 
@@ -7,10 +8,10 @@ fn the_walk_tiles_each_pool_in_address_order() {
     let buffer = Buffer::new(4096);
     let mut heap = Tlsf::new();
     heap_over(&buffer, &mut heap);
-    let a = heap.alloc(layout(100, 8)).unwrap();
-    let b = heap.alloc(layout(200, 8)).unwrap();
+    let a = heap.alloc(layout(100, WORD)).unwrap();
+    let b = heap.alloc(layout(200, WORD)).unwrap();
     // SAFETY: live allocation.
-    unsafe { heap.free(a, layout(100, 8)) }.unwrap();
+    unsafe { heap.free(a, layout(100, WORD)) }.unwrap();
     let blocks: Vec<_> = heap.blocks().collect();
     assert_eq!(blocks.len(), 3);
     assert!(!blocks[0].used && blocks[1].used && !blocks[2].used);
