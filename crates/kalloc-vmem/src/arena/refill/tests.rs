@@ -8,6 +8,10 @@ use std::vec::Vec;
 /// 16 inline tags, so a few dozen segments already need a refill.
 type Small<'a, M = NoSource> = Arena<'a, NoSource, 16, 4, 8, M>;
 
+/// Allocations in the longer tests: fewer under Miri, where the checker after every step
+/// costs thousands of times more (still several refills deep).
+const ROUNDS: usize = if cfg!(miri) { 200 } else { 1000 };
+
 /// Bytes for `tags` boundary tags.
 fn bytes_for(tags: usize) -> Vec<u8> {
     vec![0; tags * size_of::<Tag>()]
@@ -102,7 +106,7 @@ fn a_tag_source_refills_the_pool_before_it_runs_out() {
         .with_tag_source(&region);
     arena.add(span).unwrap();
     let mut live = Vec::new();
-    for _ in 0..1000 {
+    for _ in 0..ROUNDS {
         live.push(scattered(&mut arena, &live).unwrap());
         assert!(
             arena.free_tags() >= 2,
@@ -110,14 +114,15 @@ fn a_tag_source_refills_the_pool_before_it_runs_out() {
         );
         arena.check().unwrap();
     }
-    // 16 inline, then chunks of 64, 80, 144, 288, 576, 1152 tags: capacity doubles.
+    // Two tags per allocation; 16 inline, then chunks of 64, 80, 160, 320, ...: capacity
+    // doubles, so 2 × ROUNDS tags take a handful of refills.
     let refills = arena.counters().tag_refills;
     assert!((4..=7).contains(&refills), "{refills} refills");
     assert_eq!(region.stats().in_use, arena.tag_memory_drawn());
     free_all(&mut arena, live, span);
     // Tag memory stays with the arena, ready for the next burst.
     assert_eq!(arena.counters().tag_refills, refills);
-    assert!(arena.free_tags() >= 2000);
+    assert!(arena.free_tags() >= 2 * ROUNDS);
 }
 
 #[test]
@@ -282,7 +287,7 @@ fn tags_from_a_vmem_arena_whose_tags_come_from_its_own_source() {
     let mut child = Small::create("child", 1).unwrap().with_tag_source(&parent);
     child.add(span).unwrap();
     let mut live = Vec::new();
-    for _ in 0..2000 {
+    for _ in 0..ROUNDS {
         live.push(scattered(&mut child, &live).unwrap());
         child.check().unwrap();
     }
@@ -291,7 +296,7 @@ fn tags_from_a_vmem_arena_whose_tags_come_from_its_own_source() {
         (p.stats().in_use, p.counters().tag_refills)
     });
     let (in_use, parent_refills) = drawn.unwrap();
-    assert!(child.counters().tag_refills >= 5);
+    assert!(child.counters().tag_refills >= 4);
     assert_eq!(in_use, child.tag_memory_drawn());
     // The parent's own pool stayed within its inline reserve.
     assert_eq!(parent_refills, 0);
@@ -312,7 +317,7 @@ fn one_parent_serves_both_the_resource_and_the_tag_memory() {
             .unwrap()
             .with_tag_source(&parent);
     let mut live = Vec::new();
-    for round in 0..300 {
+    for round in 0..ROUNDS / 4 {
         // One 8-byte piece out of each 64-byte import, so every import is a new span.
         let base = heap
             .xalloc(8, &Constraints::new().align(64), Policy::InstantFit)
@@ -320,8 +325,9 @@ fn one_parent_serves_both_the_resource_and_the_tag_memory() {
         live.push(base);
         heap.check().unwrap();
     }
+    // Three tags per round: a span marker, the piece and the rest of the span.
     assert!(heap.counters().tag_refills >= 3);
-    assert!(heap.counters().imports >= 300);
+    assert!(heap.counters().imports >= (ROUNDS / 4) as u64);
     for base in live {
         heap.free(base, 8).unwrap();
         heap.check().unwrap();
@@ -332,6 +338,7 @@ fn one_parent_serves_both_the_resource_and_the_tag_memory() {
         .with(|p| (p.stats().in_use, p.counters().tag_refills))
         .unwrap();
     assert_eq!(in_use, heap.tag_memory_drawn());
-    // 300 parent segments: the parent refilled its own pool from its reserve on the way.
-    assert!(parent_refills >= 2);
+    // A parent segment per import: the parent refilled its own pool from its reserve on
+    // the way.
+    assert!(parent_refills >= 1);
 }
