@@ -231,18 +231,22 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
     #[inline]
     pub fn free(&mut self, owner: &mut Owner<I>, block: NonNull<u8>) -> Result<(), Error> {
         let index = self.index_of(block.as_ptr().addr())?;
-        // Fields are read one by one, not as a whole node: `alloc` and `unlink` store
-        // single fields, and a wider load of recently stored bytes stalls store forwarding.
-        let node = self.node(index);
-        let (list, prev) = (node.list, node.prev);
-        // One test for the common case: the block is on `owner`'s list and has a
+        // The common case takes two tests: the block is on `owner`'s list, and it has a
         // predecessor. A block with a predecessor is owned (free nodes have none), so its
         // list id is live and, being `owner`'s, proves the ownership. Everything else (a
         // free block, another owner's, the front of a list) takes the general path.
-        if list != owner.id || prev == I::END {
+        //
+        // Fields are read one by one, not as a whole node: `alloc` and `unlink` store
+        // single fields, and a wider load of recently stored bytes stalls store forwarding.
+        let id = owner.id;
+        if self.node(index).list != id {
             return self.free_general(owner, index);
         }
-        self.unlink_behind_front(index, prev, list);
+        let prev = self.node(index).prev;
+        if prev == I::END {
+            return self.free_general(owner, index);
+        }
+        self.unlink_behind_front(index, prev, id);
         self.push_free(index);
         Ok(())
     }
@@ -361,15 +365,17 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
         if index < self.blocks {
             Ok(index)
         } else {
-            Err(self.address_error(addr))
+            Err(self.address_error(index))
         }
     }
 
-    /// Why [`index_of`](Self::index_of) refused `addr`: out of the hot path.
+    /// Why [`index_of`](Self::index_of) refused the address whose rotated offset is
+    /// `rotated`, out of the hot path. Taking the rotated value rather than the address
+    /// spares the hot path a register copy of the address.
     #[cold]
     #[inline(never)]
-    fn address_error(&self, addr: usize) -> Error {
-        if addr.wrapping_sub(self.region.base()) >= self.region.len() {
+    fn address_error(&self, rotated: usize) -> Error {
+        if rotated.rotate_left(BLOCK_SHIFT) >= self.region.len() {
             Error::ForeignPointer
         } else {
             Error::Misaligned
