@@ -11,6 +11,7 @@ mod growing;
 mod heap;
 mod lock;
 mod locked;
+mod padded;
 mod source;
 mod sync;
 

@@ -1,5 +1,6 @@
 extern crate std;
 
+use crate::padded::CacheAligned;
 use crate::{BackoffLock, Locked};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -48,4 +49,17 @@ fn panic_under_the_lock_releases_it() {
     }));
     assert!(outcome.is_err());
     assert_eq!(*locked.try_lock().expect("the panic released the lock"), 1);
+}
+
+/// Waiters read the lock's cache line; nothing the holder writes (counters, value) is on it.
+#[test]
+fn the_lock_has_its_cache_lines_to_itself() {
+    let line = CacheAligned::<()>::BYTES;
+    let locked: Locked<u8> = Locked::new(0);
+    let lock = (&raw const locked.lock).addr();
+    assert_eq!(lock % line, 0, "the lock starts a line");
+    let counters = (&raw const locked.counters).addr();
+    let value = (&raw const *locked.lock()).addr();
+    assert!(counters >= lock + line, "counters on the lock's line");
+    assert!(value >= lock + line, "value on the lock's line");
 }
