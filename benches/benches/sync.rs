@@ -8,7 +8,8 @@
 //! * `sync two-threads`: two threads each replay their own trace at the same time through
 //!   one shared `GlobalAlloc`: `Locked<Tlsf>` (spin lock, then `BackoffLock`) against
 //!   `TalcLock<SpinMutex<()>>` (and, to separate lock from heap, talc with `BackoffLock`).
-//!   One iteration is both traces, start to finish.
+//!   One iteration is both traces, start to finish; the threads are spawned before the
+//!   clock starts and released together, so each sample measures the two contending.
 //!
 //! Traces come from `kalloc_benches::trace::churn` (sizes 8 B to 4 KiB, log-uniform;
 //! alignments mostly 8, up to 64; 10% reallocs), generated once per seed and replayed
@@ -23,6 +24,7 @@ use kalloc_tlsf::Tlsf;
 use std::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
 use std::ptr::NonNull;
+use std::sync::Barrier;
 use std::time::{Duration, Instant};
 use talc::TalcLock;
 use talc::source::Manual;
@@ -194,7 +196,10 @@ fn single_thread(c: &mut Criterion) {
     group.finish();
 }
 
-/// Times `iters` runs of two threads replaying `traces` at once on `heap`.
+/// Times two threads that each replay their own trace `iters` times on `heap`, started
+/// together at a barrier: from the earlier start to the later finish. Spawning the helper
+/// thread happens before the clock starts, and neither thread gets a head start while the
+/// other is still being created, so the two really do contend for the lock.
 fn two_threads<A: GlobalAlloc + Sync>(
     heap: &A,
     traces: &[Vec<Op>; 2],
@@ -202,15 +207,21 @@ fn two_threads<A: GlobalAlloc + Sync>(
     iters: u64,
 ) -> Duration {
     let [left, right] = tables;
-    let start = Instant::now();
-    for _ in 0..iters {
-        std::thread::scope(|scope| {
-            let other = scope.spawn(|| replay_global(heap, &traces[0], left));
-            let mine = replay_global(heap, &traces[1], right);
-            assert_eq!(mine + other.join().expect("replay thread"), 0);
-        });
-    }
-    start.elapsed()
+    let start_line = Barrier::new(2);
+    let replay = |ops: &[Op], table: &mut Table| {
+        start_line.wait();
+        let start = Instant::now();
+        for _ in 0..iters {
+            assert_eq!(replay_global(heap, ops, table), 0);
+        }
+        (start, Instant::now())
+    };
+    let ((other_start, other_end), (my_start, my_end)) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| replay(&traces[0], left));
+        let mine = replay(&traces[1], right);
+        (other.join().expect("replay thread"), mine)
+    });
+    other_end.max(my_end) - other_start.min(my_start)
 }
 
 fn contended(c: &mut Criterion) {

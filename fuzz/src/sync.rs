@@ -3,6 +3,7 @@
 //! `GlobalAlloc` and the wrapper's fallible methods. After every step the heap's checker
 //! must pass and the lock-free [`Counters`] must agree with the shadow model.
 
+use crate::memory::AlignedMemory;
 use crate::shadow::{Shadow, fill, verify};
 use arbitrary::{Arbitrary, Unstructured};
 use kalloc_core::{Align, Error, FixedRegion, MemorySourceMut, SourceMut, Span};
@@ -14,6 +15,8 @@ use std::ptr::NonNull;
 
 /// Bytes of the region the heap grows from.
 const REGION: usize = 256 * 1024;
+/// Alignment of the region: the largest alignment an `Op::Alloc` asks for (`2^12`).
+const REGION_ALIGN: usize = 1 << 12;
 
 /// One step.
 #[derive(Arbitrary, Debug)]
@@ -280,12 +283,14 @@ pub fn run(data: &[u8]) {
 /// # Panics
 /// As [`run`].
 pub fn run_outcome(data: &[u8]) -> Outcome {
-    // Pools are cut out at whatever alignment TLSF asks for, so any buffer will do.
-    let mut memory = vec![0u8; REGION];
+    // Page-aligned, so the pools the region hands out, and so every block's address modulo
+    // any alignment the operations ask for (at most 4 KiB), are the same on every run: one
+    // input always takes the same paths.
+    let mut memory = AlignedMemory::new(REGION, REGION_ALIGN);
     // `with_lock`, not `new`: this crate is also built under `cfg(loom)` (as a dependency of
     // kalloc-sync's tests), where `Locked::new` does not exist.
     let region = Locked::with_lock(
-        Region(FixedRegion::from_slice(&mut memory)),
+        Region(FixedRegion::from_slice(memory.bytes())),
         BackoffLock::new(),
     );
     let heap: Heap<'_, '_> =
