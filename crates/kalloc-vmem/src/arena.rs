@@ -27,8 +27,9 @@ pub(crate) const TAGS_PER_OP: usize = 4;
 ///   behind a [`SourceCell`](kalloc_core::SourceCell), any [`Source`]); [`NoSource`] for an
 ///   arena that only serves the spans [`add`](Arena::add)ed to it.
 /// * `TAGS`: boundary tags stored inline, enough for the first `TAGS / 2` or so segments;
-///   more come from [`add_tag_memory`](Arena::add_tag_memory). At least `TAGS_PER_OP`
-///   (four), so the first operation can always complete.
+///   more come from [`add_tag_memory`](Arena::add_tag_memory) or the tag source. One of
+///   them is a sentinel that is never handed out, so `TAGS` is at least `TAGS_PER_OP + 1`
+///   (five), and the first operation can always complete.
 /// * `QCACHES`: how many quantum caches (sizes `quantum..=QCACHES × quantum`) the arena can
 ///   run; [`with_qcache_max`](Arena::with_qcache_max) turns them on.
 /// * `QCAP`: segments each quantum cache holds.
@@ -160,8 +161,8 @@ impl<'a, S: Source, const TAGS: usize, const QCACHES: usize, const QCAP: usize, 
     ) -> Self {
         const {
             assert!(
-                TAGS >= TAGS_PER_OP,
-                "an arena needs at least TAGS_PER_OP inline tags"
+                TAGS > TAGS_PER_OP,
+                "an arena needs TAGS_PER_OP inline tags besides the NIL sentinel"
             )
         };
         Arena {

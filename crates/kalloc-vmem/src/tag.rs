@@ -5,6 +5,12 @@
 //! `N` tags stored inline in the arena and grows by chunks of caller-provided memory
 //! ([`TagPool::add_memory`]). Tags name each other by [`TagId`], a (chunk, slot) pair packed
 //! into a `u32`, so the arena can move freely while its inline reserve is in use.
+//!
+//! Looking a tag up is the arena's most frequent operation, so it is not bounds-checked:
+//! ids are minted only by the pool, for slots it holds and never gives up, and
+//! [`TagId::NIL`] names a sentinel slot of the reserve, so even a lookup of NIL (a bug
+//! elsewhere) stays inside the pool; [`TagPool::check`] reports a sentinel that was
+//! written.
 
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
@@ -18,17 +24,23 @@ const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
 /// Number of chunks a pool can hold: chunk 0 is the inline reserve, chunks `1..` are
 /// caller memory. `2^(32 - SLOT_BITS)` so every chunk number fits above the slot bits.
 pub(crate) const MAX_CHUNKS: usize = 1 << (32 - SLOT_BITS);
-/// The most tags one chunk can hold. One less than `2^SLOT_BITS` so that the id with every
-/// bit set can never name a real slot and serves as [`TagId::NIL`].
-pub(crate) const MAX_CHUNK_TAGS: usize = SLOT_MASK as usize;
+/// The most tags one chunk can hold: every slot number fits in `SLOT_BITS`.
+pub(crate) const MAX_CHUNK_TAGS: usize = 1 << SLOT_BITS;
+/// The reserve slot [`TagId::NIL`] names: a tag that is never handed out.
+const SENTINEL_SLOT: usize = 0;
 
 /// The name of a tag inside its pool: `chunk << SLOT_BITS | slot`, or [`TagId::NIL`].
+///
+/// Invariant the unchecked lookups rely on: an id is NIL or was minted by the pool it is
+/// used with (`TagId::new` is private to this module) for a slot that pool holds. The arena
+/// keeps its ids to itself, and a pool never gives a chunk up.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct TagId(u32);
 
 impl TagId {
-    /// No tag: the end of a list.
-    pub(crate) const NIL: TagId = TagId(u32::MAX);
+    /// No tag: the end of a list. It names the sentinel slot 0 of the reserve, so it is a
+    /// valid index that no real tag ever has.
+    pub(crate) const NIL: TagId = TagId::new(0, SENTINEL_SLOT);
 
     const fn new(chunk: usize, slot: usize) -> TagId {
         debug_assert!(chunk < MAX_CHUNKS && slot < MAX_CHUNK_TAGS);
@@ -36,7 +48,7 @@ impl TagId {
     }
 
     pub(crate) const fn is_nil(self) -> bool {
-        self.0 == u32::MAX
+        self.0 == TagId::NIL.0
     }
 
     const fn chunk(self) -> usize {
@@ -114,8 +126,9 @@ impl Chunk {
     };
 }
 
-/// Where every tag of an arena lives: an inline reserve of `N` tags plus up to
-/// `MAX_CHUNKS - 1` chunks of caller memory borrowed for `'a`.
+/// Where every tag of an arena lives: an inline reserve of `N` tags (the first of them the
+/// sentinel NIL names, the other `N - 1` usable) plus up to `MAX_CHUNKS - 1` chunks of
+/// caller memory borrowed for `'a`.
 ///
 /// Unused tags form a singly linked free list through `next`.
 pub(crate) struct TagPool<'a, const N: usize> {
@@ -137,14 +150,14 @@ unsafe impl<const N: usize> Send for TagPool<'_, N> {}
 unsafe impl<const N: usize> Sync for TagPool<'_, N> {}
 
 impl<'a, const N: usize> TagPool<'a, N> {
-    /// A pool whose `N` reserve tags are all unused.
+    /// A pool whose `N - 1` usable reserve tags are all unused.
     pub(crate) const fn new() -> TagPool<'a, N> {
         assert!(
-            N <= MAX_CHUNK_TAGS,
-            "the tag reserve is larger than a chunk can be"
+            N > SENTINEL_SLOT && N <= MAX_CHUNK_TAGS,
+            "the tag reserve holds the sentinel and fits in a chunk"
         );
         let mut reserve = [Tag::UNUSED; N];
-        let mut slot = 0;
+        let mut slot = SENTINEL_SLOT + 1;
         while slot < N {
             reserve[slot].next = if slot + 1 < N {
                 TagId::new(0, slot + 1)
@@ -157,9 +170,9 @@ impl<'a, const N: usize> TagPool<'a, N> {
             reserve,
             chunks: [Chunk::EMPTY; MAX_CHUNKS],
             chunk_count: 1,
-            free: if N > 0 { TagId::new(0, 0) } else { TagId::NIL },
-            free_count: N,
-            capacity: N,
+            free: if N > 1 { TagId::new(0, 1) } else { TagId::NIL },
+            free_count: N - 1,
+            capacity: N - 1,
             _memory: PhantomData,
         }
     }
@@ -169,7 +182,7 @@ impl<'a, const N: usize> TagPool<'a, N> {
         self.free_count
     }
 
-    /// All tags the pool holds, used or not.
+    /// All usable tags the pool holds, used or not (the sentinel is not counted).
     pub(crate) const fn capacity(&self) -> usize {
         self.capacity
     }
@@ -236,35 +249,37 @@ impl<'a, const N: usize> TagPool<'a, N> {
         Ok(len)
     }
 
-    /// The tag named `id`.
-    ///
-    /// # Panics
-    /// When `id` names no slot of the pool: an internal invariant is broken.
+    /// The tag named `id` (the sentinel for NIL).
     #[inline]
     pub(crate) fn get(&self, id: TagId) -> &Tag {
         let (chunk, slot) = (id.chunk(), id.slot());
+        debug_assert!(chunk < self.chunk_count, "tag id outside the pool");
         if chunk == 0 {
-            return &self.reserve[slot];
+            debug_assert!(slot < N, "tag id outside the pool");
+            // SAFETY: ids of chunk 0 are minted for reserve slots `< N` only (`TagId`'s
+            // invariant; NIL is slot 0).
+            return unsafe { self.reserve.get_unchecked(slot) };
         }
         let memory = self.chunks[chunk];
-        assert!(slot < memory.len, "tag id outside the pool");
-        // SAFETY: `memory` is a live `&'a mut` borrow of `len` tags, every one initialised
-        // by `add_memory`, and `slot < len`; `&self` prevents any `&mut` to the same tag.
+        debug_assert!(slot < memory.len, "tag id outside the pool");
+        // SAFETY: by `TagId`'s invariant `slot < len` of chunk `chunk`, which this pool
+        // holds: `len` tags valid for `'a` (`add_raw`'s contract), every one initialised
+        // there; `&self` prevents any `&mut` to the same tag.
         unsafe { memory.tags.add(slot).as_ref() }
     }
 
-    /// The tag named `id`, mutably.
-    ///
-    /// # Panics
-    /// As [`get`](TagPool::get).
+    /// The tag named `id`, mutably (the sentinel for NIL, which `check` then reports).
     #[inline]
     pub(crate) fn get_mut(&mut self, id: TagId) -> &mut Tag {
         let (chunk, slot) = (id.chunk(), id.slot());
+        debug_assert!(chunk < self.chunk_count, "tag id outside the pool");
         if chunk == 0 {
-            return &mut self.reserve[slot];
+            debug_assert!(slot < N, "tag id outside the pool");
+            // SAFETY: as in `get`.
+            return unsafe { self.reserve.get_unchecked_mut(slot) };
         }
         let memory = self.chunks[chunk];
-        assert!(slot < memory.len, "tag id outside the pool");
+        debug_assert!(slot < memory.len, "tag id outside the pool");
         // SAFETY: as in `get`; `&mut self` makes this the only reference to the tag.
         unsafe { memory.tags.add(slot).as_mut() }
     }
@@ -297,8 +312,23 @@ impl<'a, const N: usize> TagPool<'a, N> {
         self.free_count += 1;
     }
 
-    /// Walks the free-tag list and checks its length and that every entry is unused.
+    /// Walks the free-tag list and checks its length and that every entry is unused, and
+    /// that nothing wrote to the sentinel.
     pub(crate) fn check(&self) -> Result<(), &'static str> {
+        let sentinel = &self.reserve[SENTINEL_SLOT];
+        let pristine = sentinel.kind == Kind::Unused
+            && (sentinel.base, sentinel.size, sentinel.flag) == (0, 0, false)
+            && [
+                sentinel.prev,
+                sentinel.next,
+                sentinel.link_prev,
+                sentinel.link_next,
+            ]
+            .iter()
+            .all(|id| id.is_nil());
+        if !pristine {
+            return Err("the NIL sentinel tag was written");
+        }
         let mut count = 0;
         let mut id = self.free;
         while !id.is_nil() {

@@ -7,7 +7,8 @@ use std::vec::Vec;
 
 type Small<'a> = Arena<'a, NoSource, 16, 4, 8>;
 type Child<'r> = Arena<'static, &'r Recorder>;
-type Child8<'r> = Arena<'static, &'r Recorder, 8>;
+/// Eight usable inline tags (and the NIL sentinel): the third import takes the last four.
+type Child8<'r> = Arena<'static, &'r Recorder, 9>;
 type OverVa<'r> = Arena<'r, &'r SourceCell<Arena<'static>>>;
 
 fn fresh<'a>(span: Span, quantum: usize) -> Arena<'a> {

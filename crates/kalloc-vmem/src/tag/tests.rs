@@ -7,14 +7,17 @@ fn ids_pack_chunk_and_slot() {
     assert_eq!((id.chunk(), id.slot()), (3, 12345));
     assert!(!id.is_nil());
     assert!(TagId::NIL.is_nil());
-    // The largest real id is not NIL.
+    // NIL is the sentinel slot; the first and last real ids are not NIL.
+    assert_eq!((TagId::NIL.chunk(), TagId::NIL.slot()), (0, SENTINEL_SLOT));
+    assert!(!TagId::new(0, 1).is_nil());
     assert!(!TagId::new(MAX_CHUNKS - 1, MAX_CHUNK_TAGS - 1).is_nil());
 }
 
 #[test]
 fn reserve_then_chunks_hand_out_every_tag_once() {
     let mut memory = vec![MaybeUninit::uninit(); 3];
-    let mut pool = TagPool::<4>::new();
+    // Five reserve slots: the sentinel and four usable tags.
+    let mut pool = TagPool::<5>::new();
     assert_eq!((pool.free_count(), pool.capacity()), (4, 4));
     let taken: std::vec::Vec<_> = (0..4)
         .map(|i| pool.take(tag(Kind::Free, i, 1, false)).unwrap())
@@ -52,7 +55,7 @@ fn chunk_limits() {
         pool.add_memory(chunks.next().unwrap()),
         Err(Error::TooLarge)
     );
-    assert_eq!(pool.capacity(), 4 + MAX_CHUNKS - 1);
+    assert_eq!(pool.capacity(), 3 + MAX_CHUNKS - 1);
     pool.check().unwrap();
 }
 
@@ -68,6 +71,15 @@ fn check_catches_a_corrupt_free_list() {
 }
 
 #[test]
+fn check_catches_a_written_sentinel() {
+    let mut pool = TagPool::<4>::new();
+    pool.check().unwrap();
+    pool.get_mut(TagId::NIL).base = 1;
+    assert_eq!(pool.check(), Err("the NIL sentinel tag was written"));
+}
+
+#[test]
+#[cfg(debug_assertions)]
 #[should_panic(expected = "outside the pool")]
 fn foreign_ids_are_caught() {
     let pool = TagPool::<4>::new();
