@@ -5,10 +5,10 @@
 //! Each adapter uses the peer's own best entry points: in-place realloc where the peer has
 //! one (rlsf `reallocate`, talc `try_realloc_in_place`), allocate-copy-free otherwise.
 
-use crate::trace::Op;
+use crate::trace::{Op, Steady};
 use core::alloc::Layout;
 use core::ptr::NonNull;
-use std::alloc::{alloc, dealloc};
+use kalloc_fuzz::memory::AlignedMemory;
 
 /// A heap under test.
 pub trait Heap {
@@ -229,54 +229,50 @@ impl Heap for Buddy {
     }
 }
 
-/// Page-aligned, zeroed memory from the process heap, given to one heap at a time.
+/// Page-aligned memory from the process heap with every page already faulted in, given to
+/// one heap at a time.
 #[derive(Debug)]
 pub struct Memory {
-    base: NonNull<u8>,
-    layout: Layout,
+    buffer: AlignedMemory,
+    len: usize,
 }
 
+/// The byte [`Memory::new`] writes over the whole buffer. Not zero: the buffer comes from
+/// `alloc_zeroed`, which the compiler knows returns zeroes, so storing zeroes could be
+/// optimised away and leave the pages unfaulted.
+const PREFAULT: u8 = 0xA5;
+
 impl Memory {
-    /// `len` bytes aligned to 4 KiB, every page already faulted in (written once), so no
-    /// heap pays the operating system's first-touch cost during a measurement.
+    /// `len` bytes aligned to 4 KiB, every page written once, so no heap pays the operating
+    /// system's first-touch cost during a measurement.
     ///
     /// # Panics
     /// When `len` is zero or the process cannot allocate it.
     #[must_use]
     pub fn new(len: usize) -> Memory {
-        assert!(len > 0, "empty benchmark memory");
-        let layout = Layout::from_size_align(len, 4096).expect("memory layout");
-        // SAFETY: `layout` has a non-zero size.
-        let base = NonNull::new(unsafe { alloc(layout) }).expect("benchmark memory");
-        // SAFETY: `base` is valid for `len` bytes.
-        unsafe { base.as_ptr().write_bytes(0, len) };
-        Memory { base, layout }
+        let mut buffer = AlignedMemory::new(len, 4096);
+        buffer.bytes().fill(PREFAULT);
+        Memory { buffer, len }
     }
 
     /// A fresh heap of type `H` over all of this memory. The heap borrows the memory.
     pub fn heap<H: Heap>(&mut self) -> H {
+        let base = NonNull::from(self.buffer.bytes()).cast::<u8>();
         // SAFETY: the memory lives as long as `self`; `&mut self` ensures no other heap
         // built by this method is still used (callers drop the previous one first).
-        unsafe { H::over(self.base, self.layout.size()) }
+        unsafe { H::over(base, self.len) }
     }
 
     /// Its size in bytes.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.layout.size()
+        self.len
     }
 
     /// Whether it is empty (never: `new` refuses zero bytes).
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.layout.size() == 0
-    }
-}
-
-impl Drop for Memory {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { dealloc(self.base.as_ptr(), self.layout) }
+        self.len == 0
     }
 }
 
@@ -331,10 +327,94 @@ pub fn replay<H: Heap>(
     result
 }
 
+/// Alignment of every request a [`SteadyHeap`] makes.
+pub const STEADY_ALIGN: usize = 8;
+
+/// A heap held at a constant live count by a [`Steady`] trace (sizes in bytes, every
+/// request aligned to [`STEADY_ALIGN`]). Dropping it frees every live allocation.
+pub struct SteadyHeap<H: Heap> {
+    heap: H,
+    /// What each slot of the trace holds.
+    table: Vec<(NonNull<u8>, Layout)>,
+    /// The next churn step (the trace is cycled).
+    next: usize,
+}
+
+/// The layout of a steady request of `size` bytes.
+#[inline]
+fn steady_layout(size: usize) -> Layout {
+    Layout::from_size_align(size, STEADY_ALIGN).expect("trace layout")
+}
+
+impl<H: Heap> SteadyHeap<H> {
+    /// Allocates every slot of `trace` from `heap`.
+    ///
+    /// # Panics
+    /// When the heap refuses a request.
+    pub fn new(mut heap: H, trace: &Steady) -> SteadyHeap<H> {
+        let table = trace
+            .fill
+            .iter()
+            .map(|&size| {
+                let layout = steady_layout(size);
+                let ptr = heap.alloc(layout);
+                (
+                    ptr.unwrap_or_else(|| panic!("{} refused the fill", H::NAME)),
+                    layout,
+                )
+            })
+            .collect();
+        SteadyHeap {
+            heap,
+            table,
+            next: 0,
+        }
+    }
+
+    /// Runs `steps` churn steps of `trace` (the one this heap was filled from), each one
+    /// free and one allocation, continuing where the previous call stopped.
+    ///
+    /// # Panics
+    /// When the heap refuses a request.
+    #[inline]
+    pub fn churn(&mut self, trace: &Steady, steps: u64) {
+        for _ in 0..steps {
+            let (slot, size) = trace.churn[self.next];
+            self.next = (self.next + 1) % trace.churn.len();
+            let (ptr, layout) = self.table[slot];
+            // SAFETY: the slot holds a live allocation of this heap for `layout`.
+            unsafe { self.heap.free(ptr, layout) };
+            let layout = steady_layout(size);
+            let ptr = self.heap.alloc(layout);
+            self.table[slot] = (
+                ptr.unwrap_or_else(|| panic!("{} refused a churn request", H::NAME)),
+                layout,
+            );
+        }
+    }
+
+    /// The live allocations, by trace slot.
+    #[must_use]
+    pub fn live(&self) -> &[(NonNull<u8>, Layout)] {
+        &self.table
+    }
+}
+
+impl<H: Heap> Drop for SteadyHeap<H> {
+    fn drop(&mut self) {
+        for &(ptr, layout) in &self.table {
+            // SAFETY: every slot holds a live allocation of this heap, freed once here.
+            unsafe { self.heap.free(ptr, layout) };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::trace::{Mix, churn};
+    use kalloc_core::Span;
+    use kalloc_fuzz::shadow::{Shadow, fill, verify};
 
     fn replays_cleanly<H: Heap>() {
         let mix = Mix {
@@ -356,6 +436,87 @@ mod tests {
         assert!(slots.iter().all(Option::is_none));
     }
 
+    /// Replays `ops` on `heap` with every allocation filled with its own pattern, checked
+    /// before it is freed and after it is resized, and recorded in a shadow that refuses
+    /// overlapping allocations: the adapters (realloc's copy above all) keep contents.
+    fn replays_faithfully<H: Heap>(heap: &mut H, ops: &[Op], slots: usize) {
+        let mut shadow = Shadow::new();
+        let mut table: Vec<Option<(NonNull<u8>, Layout, u64)>> = vec![None; slots];
+        let mut tags = 0u64..;
+        let mut record = |shadow: &mut Shadow, ptr: NonNull<u8>, layout: Layout| {
+            assert_eq!(
+                ptr.addr().get() % layout.align(),
+                0,
+                "{}: misaligned",
+                H::NAME
+            );
+            let tag = tags.next().expect("tags");
+            shadow.insert(Span::new(ptr.addr().get(), layout.size()), tag);
+            // SAFETY: a live allocation of `layout.size()` bytes.
+            unsafe { fill(ptr.as_ptr(), layout.size(), tag) };
+            tag
+        };
+        for op in ops {
+            match *op {
+                Op::Alloc { slot, size, align } => {
+                    let layout = Layout::from_size_align(size, align).expect("layout");
+                    let ptr = heap.alloc(layout).expect("the heap is large enough");
+                    table[slot] = Some((ptr, layout, record(&mut shadow, ptr, layout)));
+                }
+                Op::Free { slot } => {
+                    let (ptr, layout, tag) = table[slot].take().expect("a live slot");
+                    // SAFETY: a live allocation of `layout.size()` bytes.
+                    let intact = unsafe { verify(ptr.as_ptr(), layout.size(), tag) };
+                    assert_eq!(intact, Ok(()), "{}: contents changed", H::NAME);
+                    shadow.remove(ptr.addr().get()).expect("in the shadow");
+                    // SAFETY: a live allocation of this heap for `layout`, freed once.
+                    unsafe { heap.free(ptr, layout) };
+                }
+                Op::Realloc { slot, size } => {
+                    let (ptr, layout, tag) = table[slot].expect("a live slot");
+                    // SAFETY: a live allocation of this heap for `layout`.
+                    let moved = unsafe { heap.realloc(ptr, layout, size) }.expect("room");
+                    let kept = size.min(layout.size());
+                    // SAFETY: `moved` holds at least `kept` bytes.
+                    let intact = unsafe { verify(moved.as_ptr(), kept, tag) };
+                    assert_eq!(intact, Ok(()), "{}: realloc lost contents", H::NAME);
+                    shadow.remove(ptr.addr().get()).expect("in the shadow");
+                    let layout = Layout::from_size_align(size, layout.align()).expect("layout");
+                    table[slot] = Some((moved, layout, record(&mut shadow, moved, layout)));
+                }
+            }
+        }
+        assert!(shadow.is_empty(), "{}: the trace frees everything", H::NAME);
+    }
+
+    fn keeps_contents<H: Heap>() {
+        let mix = Mix {
+            min_size: 8,
+            max_size: 2048,
+            max_align: 128,
+            realloc_percent: 30,
+        };
+        let ops = churn(4, 100, 1000, mix);
+        let mut memory = Memory::new(1 << 20);
+        replays_faithfully(&mut memory.heap::<H>(), &ops, 100);
+    }
+
+    /// A steady heap holds the trace's live count in distinct, aligned allocations through
+    /// the churn.
+    fn holds_steady<H: Heap>() {
+        let trace = Steady::new(5, 300, 1000, 16, 256);
+        let mut memory = Memory::new(1 << 20);
+        let mut steady = SteadyHeap::new(memory.heap::<H>(), &trace);
+        steady.churn(&trace, 2500);
+        let mut shadow = Shadow::new();
+        for (slot, &(ptr, layout)) in steady.live().iter().enumerate() {
+            assert_eq!(layout.align(), STEADY_ALIGN);
+            assert_eq!(ptr.addr().get() % STEADY_ALIGN, 0, "{}", H::NAME);
+            shadow.insert(Span::new(ptr.addr().get(), layout.size()), slot as u64);
+        }
+        assert_eq!(shadow.len(), trace.live());
+    }
+
     #[test]
     fn every_heap_replays_a_trace() {
         replays_cleanly::<KallocTlsf>();
@@ -363,5 +524,23 @@ mod tests {
         replays_cleanly::<Talc>();
         replays_cleanly::<LinkedList>();
         replays_cleanly::<Buddy>();
+    }
+
+    #[test]
+    fn every_heap_keeps_contents() {
+        keeps_contents::<KallocTlsf>();
+        keeps_contents::<Rlsf>();
+        keeps_contents::<Talc>();
+        keeps_contents::<LinkedList>();
+        keeps_contents::<Buddy>();
+    }
+
+    #[test]
+    fn every_heap_holds_a_steady_count() {
+        holds_steady::<KallocTlsf>();
+        holds_steady::<Rlsf>();
+        holds_steady::<Talc>();
+        holds_steady::<LinkedList>();
+        holds_steady::<Buddy>();
     }
 }

@@ -92,6 +92,59 @@ pub fn churn(seed: u64, live: usize, steps: usize, mix: Mix) -> Vec<Op> {
     ops
 }
 
+/// A workload held at a constant live count, for measuring cost per operation as that
+/// count grows: `fill` allocates slot `i` with `fill[i]` units, then each `churn` step frees
+/// one slot and allocates a new size into it, so every step leaves the count unchanged.
+/// Replayers cycle through `churn` for as long as the measurement runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Steady {
+    /// Size of each slot's first allocation; its length is the live count.
+    pub fill: Vec<usize>,
+    /// `(slot, size)`: free `slot`, then allocate `size` into it.
+    pub churn: Vec<(usize, usize)>,
+}
+
+impl Steady {
+    /// `live` slots and `steps` churn steps; sizes log-uniform in `min..=max`, slots
+    /// uniformly random (so every step touches a random live allocation).
+    ///
+    /// # Panics
+    /// When `live` is zero or `min > max`.
+    #[must_use]
+    pub fn new(seed: u64, live: usize, steps: usize, min: usize, max: usize) -> Steady {
+        assert!(
+            live > 0 && min <= max,
+            "a steady trace needs slots and sizes"
+        );
+        let mut rng = Rng::new(seed);
+        let fill = (0..live).map(|_| log_uniform(&mut rng, min, max)).collect();
+        let churn = (0..steps)
+            .map(|_| (rng.below(live), log_uniform(&mut rng, min, max)))
+            .collect();
+        Steady { fill, churn }
+    }
+
+    /// The live count.
+    #[must_use]
+    pub fn live(&self) -> usize {
+        self.fill.len()
+    }
+
+    /// The most units live at once over one pass of the fill and the churn.
+    #[must_use]
+    pub fn peak(&self) -> usize {
+        let mut sizes = self.fill.clone();
+        let mut live: usize = sizes.iter().sum();
+        let mut peak = live;
+        for &(slot, size) in &self.churn {
+            live = live - sizes[slot] + size;
+            sizes[slot] = size;
+            peak = peak.max(live);
+        }
+        peak
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +175,22 @@ mod tests {
             }
         }
         assert!(live.iter().all(|l| !l), "the trace frees everything");
+    }
+
+    #[test]
+    fn steady_is_deterministic_and_in_range() {
+        let a = Steady::new(7, 100, 1000, 16, 256);
+        assert_eq!(a, Steady::new(7, 100, 1000, 16, 256));
+        assert_ne!(a, Steady::new(8, 100, 1000, 16, 256));
+        assert_eq!(a.live(), 100);
+        assert_eq!(a.churn.len(), 1000);
+        assert!(a.fill.iter().all(|size| (16..=256).contains(size)));
+        assert!(
+            a.churn
+                .iter()
+                .all(|&(slot, size)| slot < 100 && (16..=256).contains(&size))
+        );
+        let filled: usize = a.fill.iter().sum();
+        assert!(a.peak() >= filled && a.peak() <= 100 * 256);
     }
 }

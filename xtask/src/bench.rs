@@ -4,15 +4,22 @@
 //! `docs/benchmarks/`. The numbers come from criterion's own result files, so the page and
 //! criterion's output agree. `--report-only` rewrites the page from the last results
 //! without running criterion again.
+//!
+//! `--quick` is for a look in a few minutes: it builds with the `bench-quick` profile (no
+//! LTO, parallel codegen), takes short criterion samples, and the scaling groups measure
+//! three live counts instead of six. The full run keeps the `bench` profile and criterion's
+//! defaults. Both print how long the build, the measurements and the efficiency report took.
 
 mod json;
+mod notes;
 mod report;
 mod results;
 
 use crate::{cmd, toolchain};
 use std::fmt::Write;
 use std::fs;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Criterion settings for `--quick`: enough samples for a stable median, a few minutes in all.
 const QUICK: &[&str] = &[
@@ -23,6 +30,17 @@ const QUICK: &[&str] = &[
     "--sample-size",
     "10",
 ];
+
+/// The cargo profile of a full run (the workspace's `[profile.bench]`: LTO, one codegen unit).
+const FULL_PROFILE: &str = "bench";
+
+/// The cargo profile of a `--quick` run (`[profile.bench-quick]`: the bench profile without
+/// LTO and with parallel codegen, which builds several times faster).
+const QUICK_PROFILE: &str = "bench-quick";
+
+/// Set for the benchmarks in a `--quick` run: groups that sweep a parameter (the scaling
+/// groups) measure fewer points.
+const QUICK_ENV: &str = "KALLOC_BENCH_QUICK";
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut quick = false;
@@ -42,11 +60,17 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     // Criterion writes under the cargo target directory, wherever CARGO_TARGET_DIR puts it.
     let criterion_dir = toolchain::target_dir().join("criterion");
+    let mut timings = Vec::new();
     if !report_only {
-        run_criterion(&criterion_dir, quick, filter.as_deref())?;
+        run_criterion(&criterion_dir, quick, filter.as_deref(), &mut timings)?;
     }
 
+    let started = Instant::now();
     let efficiency = efficiency_report(quick)?;
+    timings.push(("efficiency report (build and run)", started.elapsed()));
+    for (what, took) in &timings {
+        println!("{:>8.1}s  {what}", took.as_secs_f64());
+    }
     let measurements = results::collect(&criterion_dir)?;
     if measurements.is_empty() {
         return Err(format!(
@@ -57,35 +81,54 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     write_page(&measurements, efficiency.as_deref(), quick)
 }
 
-/// Runs the criterion targets, replacing earlier results unless `filter` picks a subset.
-fn run_criterion(
-    criterion_dir: &std::path::Path,
-    quick: bool,
-    filter: Option<&str>,
-) -> Result<(), String> {
-    if filter.is_none() {
-        // A full run replaces every result: stale groups from renamed benchmarks must not linger.
-        let _ = fs::remove_dir_all(criterion_dir);
-    }
+/// `cargo bench` of the criterion targets in the run's profile. `--bench *`: only the
+/// criterion targets (the library's own unit tests use libtest, which rejects criterion's
+/// flags).
+fn cargo_bench(quick: bool) -> Command {
     let mut bench = cmd::cargo();
-    // `--bench *`: only the criterion targets (the library's own unit tests use libtest,
-    // which rejects criterion's flags).
     bench.args([
         "bench",
         "--package",
         "kalloc-benches",
         "--bench",
         "*",
-        "--",
-        "--noplot",
+        "--profile",
+        profile(quick),
     ]);
+    bench
+}
+
+fn profile(quick: bool) -> &'static str {
+    if quick { QUICK_PROFILE } else { FULL_PROFILE }
+}
+
+/// Builds, then runs the criterion targets (timing each part into `timings`), replacing
+/// earlier results unless `filter` picks a subset.
+fn run_criterion(
+    criterion_dir: &std::path::Path,
+    quick: bool,
+    filter: Option<&str>,
+    timings: &mut Vec<(&'static str, Duration)>,
+) -> Result<(), String> {
+    if filter.is_none() {
+        // A full run replaces every result: stale groups from renamed benchmarks must not linger.
+        let _ = fs::remove_dir_all(criterion_dir);
+    }
+    let started = Instant::now();
+    cmd::run(cargo_bench(quick).arg("--no-run"))?;
+    timings.push(("build of the benchmarks", started.elapsed()));
+
+    let started = Instant::now();
+    let mut bench = cargo_bench(quick);
+    bench.args(["--", "--noplot"]);
     if quick {
-        bench.args(QUICK);
+        bench.args(QUICK).env(QUICK_ENV, "1");
     }
     if let Some(filter) = filter {
         bench.arg(filter);
     }
     cmd::run(&mut bench)?;
+    timings.push(("criterion measurements", started.elapsed()));
     Ok(())
 }
 
@@ -96,10 +139,12 @@ fn efficiency_report(quick: bool) -> Result<Option<String>, String> {
         return Ok(None);
     }
     let mut command = cmd::cargo();
+    // The benchmarks' profile, so the two builds share every dependency they have in common.
     command.args([
         "run",
         "--quiet",
-        "--release",
+        "--profile",
+        profile(quick),
         "--package",
         "kalloc-benches",
         "--bin",
@@ -109,7 +154,10 @@ fn efficiency_report(quick: bool) -> Result<Option<String>, String> {
     if quick {
         command.arg("--quick");
     }
-    println!("$ cargo run --release -p kalloc-benches --bin efficiency");
+    println!(
+        "$ cargo run --profile {} -p kalloc-benches --bin efficiency",
+        profile(quick)
+    );
     cmd::output(&mut command).map(Some)
 }
 
@@ -150,19 +198,26 @@ fn write_page(
     }
     for job in report::jobs(measurements) {
         let file = format!("{}.svg", slug(job.name));
-        let svg = if report::is_scaling(&job) {
+        let scaling = report::is_scaling(&job);
+        let svg = if scaling {
             report::line_chart(&job)
         } else {
             report::bar_chart(&job)
         };
         fs::write(charts.join(&file), svg).map_err(|e| format!("{file}: {e}"))?;
+        let _ = writeln!(page, "## {}\n", job.name);
+        if let Some(note) = notes::note(job.name) {
+            let _ = writeln!(page, "{note}\n");
+        }
         let _ = writeln!(
             page,
-            "## {}\n\n![{}](benchmarks/{file})\n\n{}",
-            job.name,
+            "![{}](benchmarks/{file})\n\n{}",
             job.name,
             report::table(&job)
         );
+        if scaling {
+            let _ = writeln!(page, "{}", report::growth(&job));
+        }
     }
     if let Some(efficiency) = efficiency {
         let _ = writeln!(page, "## Heap efficiency\n\n{}", efficiency.trim());

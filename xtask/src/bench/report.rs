@@ -114,6 +114,40 @@ pub(crate) fn table(job: &Job<'_>) -> String {
     out
 }
 
+/// For a scaling job, each allocator's cost at the smallest and the largest case it ran,
+/// and the factor between them: how far from flat its line is.
+pub(crate) fn growth(job: &Job<'_>) -> String {
+    let mut out = String::from(
+        "| allocator | smallest case | largest case | growth |\n|---|---:|---:|---:|\n",
+    );
+    for name in allocators(job) {
+        let mut points = job.cases.iter().filter_map(|(case, rows)| {
+            rows.iter()
+                .find(|m| m.allocator == name)
+                .map(|m| (*case, m.ns_per_op()))
+        });
+        let Some(first) = points.next() else {
+            continue;
+        };
+        let last = points.next_back().unwrap_or(first);
+        let name = if name.starts_with("kalloc") {
+            format!("**{name}**")
+        } else {
+            name.to_string()
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {} at {} | {} at {} | {:.2}x |",
+            format_ns(first.1),
+            first.0,
+            format_ns(last.1),
+            last.0,
+            last.1 / first.1
+        );
+    }
+    out
+}
+
 const PALETTE: &[&str] = &[
     "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
 ];
@@ -376,6 +410,15 @@ mod tests {
             svg.starts_with("<svg")
                 && svg.contains("<polyline")
                 && svg.trim_end().ends_with("</svg>")
+        );
+        let growth = growth(&jobs[0]);
+        assert!(
+            growth.contains("| **kalloc-vmem** | 1.00 ns at 1k | 1.00 ns at 256k | 1.00x |"),
+            "{growth}"
+        );
+        assert!(
+            growth.contains("| vmem | 100.0 ns at 1M | 100.0 ns at 1M | 1.00x |"),
+            "{growth}"
         );
         assert_eq!(case_number("4k live"), Some(4000.0));
         assert_eq!(case_number("live"), None);
