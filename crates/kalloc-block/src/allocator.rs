@@ -230,7 +230,13 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
     /// `owner` holds nothing at all).
     #[inline]
     pub fn free(&mut self, owner: &mut Owner<I>, block: NonNull<u8>) -> Result<(), Error> {
-        let index = self.index_of(block.as_ptr().addr())?;
+        // Against the capacity `N`, a constant, rather than `blocks`: one load less. An
+        // index from `blocks` to `N` names a node that is always free (`list == END`,
+        // `prev == END`), so it takes the general path, which refuses it.
+        let index = self.rotated_offset(block.as_ptr().addr());
+        if index >= N {
+            return Err(self.address_error(index));
+        }
         // The common case takes two tests: the block is on `owner`'s list, and it has a
         // predecessor. A block with a predecessor is owned (free nodes have none), so its
         // list id is live and, being `owner`'s, proves the ownership. Everything else (a
@@ -255,6 +261,9 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
     /// its list.
     #[inline(never)]
     fn free_general(&mut self, owner: &mut Owner<I>, index: usize) -> Result<(), Error> {
+        if index >= self.blocks {
+            return Err(self.address_error(index));
+        }
         self.verify_owned(owner, index)?;
         self.unlink(owner, index);
         Ok(())
@@ -359,14 +368,21 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
         // (`ROTATION_SEPARATES`); a boundary offset becomes its block number, which is
         // below `blocks` exactly when the offset is inside the region. An address below the
         // region wraps to an offset above it (the region does not wrap).
-        let index = addr
-            .wrapping_sub(self.base.as_ptr().addr())
-            .rotate_right(BLOCK_SHIFT);
+        let index = self.rotated_offset(addr);
         if index < self.blocks {
             Ok(index)
         } else {
             Err(self.address_error(index))
         }
+    }
+
+    /// `addr`'s offset in the region rotated right by `BLOCK_SHIFT`: the block index for
+    /// a block boundary, a value of at least `N` for anything else (see
+    /// [`index_of`](Self::index_of)).
+    #[inline(always)]
+    fn rotated_offset(&self, addr: usize) -> usize {
+        addr.wrapping_sub(self.base.as_ptr().addr())
+            .rotate_right(BLOCK_SHIFT)
     }
 
     /// Why [`index_of`](Self::index_of) refused the address whose rotated offset is
