@@ -1,8 +1,8 @@
-//! kalloc-vmem never touches a heap: arenas, imports, quantum caches, hash growth and the
-//! checker all run with the heap forbidden.
+//! kalloc-vmem never touches a heap: arenas, imports, quantum caches, hash growth, tag
+//! refills from a tag source and the checker all run with the heap forbidden.
 
 use core::mem::MaybeUninit;
-use kalloc_core::{Error, SourceCell, Span};
+use kalloc_core::{Error, FixedRegion, SourceCell, Span};
 use kalloc_fuzz::no_heap::{NoHeap, run};
 use kalloc_vmem::{Arena, Bucket, Constraints, Policy, Tag};
 
@@ -59,9 +59,30 @@ fn hierarchy_with_growth() {
     assert_eq!(va.with(|va| va.stats().in_use).unwrap(), 0);
 }
 
+fn tags_from_a_tag_source() {
+    let mut memory = [0u8; 32 * 1024];
+    let region = FixedRegion::from_slice(&mut memory);
+    let mut arena = Arena::new("irq", 1).unwrap().with_tag_source(&region);
+    arena.add(Span::new(0, 4096)).unwrap();
+    // Every other value: each allocation leaves a gap, so 300 of them need about 600 tags.
+    let every_other = Constraints::new().align(2);
+    let mut live = [0usize; 300];
+    for slot in &mut live {
+        *slot = arena.xalloc(1, &every_other, Policy::InstantFit).unwrap();
+    }
+    arena.check().unwrap();
+    assert!(arena.counters().tag_refills >= 3);
+    for base in live {
+        arena.free(base, 1).unwrap();
+    }
+    arena.check().unwrap();
+    assert_eq!(arena.stats().in_use, 0);
+}
+
 fn main() {
     run(&[
         ("standalone arena", standalone_arena),
         ("hierarchy with tag and hash growth", hierarchy_with_growth),
+        ("tags from a tag source", tags_from_a_tag_source),
     ]);
 }
