@@ -172,38 +172,44 @@ impl<S: MemorySource> BlockBumpArena<S> {
 
     /// The hot path: bumps a cursor of the current block, or `None` when the request does
     /// not fit there (or is zero-size, or its alignment is too large).
+    ///
+    /// Each end moves only its own cursor, so back-to-back requests at one end form a
+    /// dependency chain through that cursor alone; usage counters other than `allocations`
+    /// derive from the cursors instead of being updated here.
     #[inline(always)]
     pub(crate) fn bump(&self, layout: Layout) -> Option<NonNull<u8>> {
         let (size, align) = (layout.size(), layout.align());
-        let (lo, hi) = (self.lo.get(), self.hi.get());
-        // `lo <= hi` always (both null without a block), so this cannot wrap.
-        let room = hi.addr() - lo.addr();
-        // One comparison refuses both a zero size (wraps to usize::MAX) and one over `room`.
-        if size.wrapping_sub(1) >= room {
-            return None;
-        }
-        if align > MAX_ALIGN {
-            return None;
-        }
-        // Both ends are computed and one is picked without a branch (callers mix alignments
-        // unpredictably): an align-1 request moves `lo` up by `size` and `hi` by nothing,
-        // any other moves `hi` down by `size` and rounds it to the alignment (a no-op mask
-        // for align 1). Each cursor's update is one or two instructions long, which is what
-        // bounds back-to-back allocations; usage counters derive from the cursors instead
-        // of being updated here.
-        let up = if align == 1 { size } else { 0 };
-        let new_lo = lo.addr() + up;
-        // `size <= room <= hi`: no wrap.
-        let new_hi = (hi.addr() - (size - up)) & !(align - 1);
-        if new_hi < new_lo {
-            return None;
-        }
-        let start = if align == 1 { lo.addr() } else { new_hi };
-        self.lo.set(lo.with_addr(new_lo));
-        self.hi.set(hi.with_addr(new_hi));
+        let start = if align == 1 {
+            let lo = self.lo.get();
+            // `lo <= hi` always (both null without a block), so the room cannot wrap. One
+            // comparison refuses both a zero size (wraps to usize::MAX) and one over the room.
+            if size.wrapping_sub(1) >= self.hi.get().addr() - lo.addr() {
+                return None;
+            }
+            // `size <= hi - lo`: stays inside the block.
+            self.lo.set(lo.wrapping_add(size));
+            lo
+        } else {
+            if align > MAX_ALIGN {
+                return None;
+            }
+            let hi = self.hi.get();
+            let below = hi.addr().wrapping_sub(size);
+            // One comparison refuses both a zero size (`below == hi`) and a size over `hi`
+            // (wraps above it); null `hi` (no block) refuses every size.
+            if below >= hi.addr() {
+                return None;
+            }
+            let new_hi = below & !(align - 1);
+            if new_hi < self.lo.get().addr() {
+                return None;
+            }
+            let new_hi = hi.with_addr(new_hi);
+            self.hi.set(new_hi);
+            new_hi
+        };
         // Cannot overflow: each allocation takes at least one byte of a block held.
         self.allocations.set(self.allocations.get() + 1);
-        let start = lo.with_addr(start);
         // SAFETY: `start` lies inside a block the arena holds, so it is not null.
         Some(unsafe { NonNull::new_unchecked(start) })
     }

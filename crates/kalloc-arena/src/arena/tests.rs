@@ -88,6 +88,22 @@ fn zero_size_requests_use_nothing() {
 }
 
 #[test]
+fn zero_size_requests_use_nothing_from_a_held_block() {
+    let mut mem = memory(1);
+    let blocks = region(&mut mem, 1);
+    let arena = BlockBumpArena::new(&blocks);
+    arena.alloc(layout(3, 1)).unwrap();
+    arena.alloc(layout(5, 8)).unwrap();
+    let before = arena.arena_stats();
+    for align in [1, 2, 8, 4096] {
+        let ptr = arena.alloc(layout(0, align)).unwrap();
+        assert_eq!(addr(ptr), align, "dangling, not inside the block");
+        assert_eq!(arena.arena_stats(), before, "align {align}");
+    }
+    arena.check().unwrap();
+}
+
+#[test]
 fn bad_requests_are_refused_and_change_nothing() {
     let mut mem = memory(2);
     let blocks = region(&mut mem, 2);
