@@ -250,14 +250,14 @@ impl Memory {
     /// When `len` is zero or the process cannot allocate it.
     #[must_use]
     pub fn new(len: usize) -> Memory {
-        let mut buffer = AlignedMemory::new(len, 4096);
+        let mut buffer = AlignedMemory::page_aligned(len);
         buffer.bytes().fill(PREFAULT);
         Memory { buffer, len }
     }
 
     /// A fresh heap of type `H` over all of this memory. The heap borrows the memory.
     pub fn heap<H: Heap>(&mut self) -> H {
-        let base = NonNull::from(self.buffer.bytes()).cast::<u8>();
+        let base = NonNull::new(self.buffer.as_mut_ptr()).expect("a live buffer");
         // SAFETY: the memory lives as long as `self`; `&mut self` ensures no other heap
         // built by this method is still used (callers drop the previous one first).
         unsafe { H::over(base, self.len) }
