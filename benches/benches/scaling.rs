@@ -47,7 +47,7 @@ const VMEM_CRATE_MAX: usize = 16_000;
 const OVERHEAD: usize = 32;
 
 fn live_counts() -> &'static [usize] {
-    if std::env::var_os("KALLOC_BENCH_QUICK").is_some() {
+    if kalloc_benches::quick() {
         QUICK_LIVE
     } else {
         LIVE

@@ -9,3 +9,13 @@
 pub mod arenas;
 pub mod heaps;
 pub mod trace;
+
+/// The environment variable `cargo xtask bench --quick` sets for the benchmarks.
+pub const QUICK_ENV: &str = "KALLOC_BENCH_QUICK";
+
+/// Whether this is a `--quick` run: benchmarks that sweep a parameter, or measure a point
+/// that takes minutes, measure less (and say so in their docs).
+#[must_use]
+pub fn quick() -> bool {
+    std::env::var_os(QUICK_ENV).is_some()
+}

@@ -38,8 +38,8 @@ const FULL_PROFILE: &str = "bench";
 /// LTO and with parallel codegen, which builds several times faster).
 const QUICK_PROFILE: &str = "bench-quick";
 
-/// Set for the benchmarks in a `--quick` run: groups that sweep a parameter (the scaling
-/// groups) measure fewer points.
+/// Set for the benchmarks in a `--quick` run (`kalloc_benches::QUICK_ENV`): groups that
+/// sweep a parameter (the scaling groups) measure fewer points.
 const QUICK_ENV: &str = "KALLOC_BENCH_QUICK";
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
