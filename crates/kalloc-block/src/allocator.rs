@@ -252,6 +252,8 @@ impl<'mem, I: BlockIndex, const N: usize> BlockAllocator<'mem, I, N> {
         if prev == I::END {
             return self.free_general(owner, index);
         }
+        // `id`, equal to the node's list id, indexes the count: that address is known
+        // before the node load returns, which keeps the count's update chain short.
         self.unlink_behind_front(index, prev, id);
         self.push_free(index);
         Ok(())
