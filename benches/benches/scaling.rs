@@ -10,17 +10,21 @@
 //!
 //! Each point replays one trace, generated once from a fixed seed and identical for every
 //! allocator ([`Steady`]): allocate `live` slots, then churn — free a random live slot and
-//! allocate a new random size into it — so the live count never changes. Before the first
-//! measurement each allocator churns `live` steps unmeasured to reach its steady state.
-//! One iteration is one churn step: a free and an allocation, counted as two operations.
+//! allocate a new random size into it — so the live count never changes. The churn is
+//! twice as long as the live count (at least 64k steps) and criterion cycles through it,
+//! so the measured steps reach most live allocations, not a subset that stays cached.
+//! Before the first measurement each allocator churns `live` steps unmeasured to reach its
+//! steady state. One iteration is one churn step: a free and an allocation, counted as two
+//! operations.
 //!
-//! Live counts: 1k, 4k, 16k, 64k, 256k and 1M; 1k, 16k and 1M when `KALLOC_BENCH_QUICK` is
-//! set (`cargo xtask bench --quick`). The peers whose cost grows with the live count stop
-//! early, where one point would take minutes: linked_list_allocator (a first-fit list)
-//! at 16k, buddy_system_allocator (its free searches the order's free list for the buddy)
-//! at 64k, the `vmem` crate at 16k (the `vmem_churn` group has it at 256k). The `vmem`
-//! crate also runs out of space now and then although its span is twice the trace's peak;
-//! [`SteadyArena`] rebuilds it with the clock stopped, and the benchmark prints how often.
+//! Live counts: 1k, 4k, 16k, 64k, 256k and 1M; 1k, 16k and 1M when
+//! [`kalloc_benches::quick`] says so (`cargo xtask bench --quick`). The peers whose cost
+//! grows with the live count stop early, where one point would take minutes:
+//! linked_list_allocator (a first-fit list) at 16k, buddy_system_allocator (its free
+//! searches the order's free list for the buddy) at 64k, the `vmem` crate at 16k (the
+//! `vmem_churn` group has it at 256k). The `vmem` crate also runs out of space now and
+//! then although its span is twice the trace's peak; [`SteadyArena`] rebuilds it with the
+//! clock stopped, and the benchmark prints how often.
 
 use criterion::measurement::WallTime;
 use criterion::{
@@ -35,8 +39,15 @@ use std::time::Instant;
 const LIVE: &[usize] = &[1_000, 4_000, 16_000, 64_000, 256_000, 1_000_000];
 /// Live counts measured in quick mode: a subset, so quick and full pages compare.
 const QUICK_LIVE: &[usize] = &[1_000, 16_000, 1_000_000];
-/// Churn steps per trace (cycled while criterion measures).
+/// Churn steps per trace (cycled while criterion measures): at least this many, and twice
+/// the live count, so one pass frees most live allocations (all but e^-2 of them) rather
+/// than cycling through a subset small enough to stay in the caches.
 const CHURN: usize = 1 << 16;
+
+/// The churn steps of a trace with `live` allocations.
+fn churn_steps(live: usize) -> usize {
+    CHURN.max(2 * live)
+}
 /// The largest live count linked_list_allocator runs.
 const LINKED_LIST_MAX: usize = 16_000;
 /// The largest live count buddy_system_allocator runs.
@@ -91,7 +102,7 @@ fn scaling_heaps(c: &mut Criterion) {
     let mut group = c.benchmark_group("scaling heaps");
     group.throughput(Throughput::Elements(2));
     for &live in live_counts() {
-        let trace = Steady::new(0x5ca1e ^ live as u64, live, CHURN, 16, 256);
+        let trace = Steady::new(0x5ca1e ^ live as u64, live, churn_steps(live), 16, 256);
         let mut memory = Memory::new((2 * (trace.peak() + OVERHEAD * live)).next_power_of_two());
         heap_point::<KallocTlsf>(&mut group, &trace, &mut memory);
         heap_point::<Rlsf>(&mut group, &trace, &mut memory);
@@ -132,7 +143,7 @@ fn scaling_vmem(c: &mut Criterion) {
     let mut group = c.benchmark_group("scaling vmem");
     group.throughput(Throughput::Elements(2));
     for &live in live_counts() {
-        let trace = Steady::new(0x7e3d5 ^ live as u64, live, CHURN, 1, 64);
+        let trace = Steady::new(0x7e3d5 ^ live as u64, live, churn_steps(live), 1, 64);
         arena_point::<KallocVmem>(&mut group, &trace);
         if live <= VMEM_CRATE_MAX {
             arena_point::<VmemCrate>(&mut group, &trace);
