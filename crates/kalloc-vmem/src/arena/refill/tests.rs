@@ -325,8 +325,9 @@ fn one_parent_serves_both_the_resource_and_the_tag_memory() {
         live.push(base);
         heap.check().unwrap();
     }
-    // Three tags per round: a span marker, the piece and the rest of the span.
-    assert!(heap.counters().tag_refills >= 3);
+    // Three tags per round (a span marker, the piece and the rest of the span): at least
+    // 150 tags, beyond the 15 inline and the first refill's 64.
+    assert!(heap.counters().tag_refills >= 2);
     assert!(heap.counters().imports >= (ROUNDS / 4) as u64);
     for base in live {
         heap.free(base, 8).unwrap();
