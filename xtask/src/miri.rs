@@ -75,44 +75,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
 /// The Miri steps of `cargo xtask ci`: every package on every target, or a loud skip when
 /// Miri cannot be installed.
-/// Crates whose tests are known to fail under Miri on a target, with the open issue that
-/// tracks it. `cargo xtask ci` leaves them out LOUDLY (a banner now and after the summary)
-/// so the rest of the ladder stays green; `cargo xtask miri` still runs them and fails.
-const KNOWN_FAILURES: &[(&str, &str, &str)] = &[
-    (
-        "kalloc-arena",
-        "i686-unknown-linux-gnu",
-        "6 unit tests expect 64-bit padding (u64 is 4-aligned on i686); issue #4 stays open for it",
-    ),
-    (
-        "kalloc-tlsf",
-        "i686-unknown-linux-gnu",
-        "6 unit tests fail on 32-bit (64-bit overhead/geometry expectations, a LayoutError, \
-         one fallback case); issue #5 stays open for it",
-    ),
-];
-
 pub(crate) fn ci_steps(steps: &mut Steps, skipped: &mut Skipped) {
     match toolchain::ensure_nightly(COMPONENTS) {
         Ok(()) => match all_packages() {
             Ok(packages) => {
-                let mut lanes = Vec::new();
-                for target in TARGETS {
-                    let mut run = Vec::new();
-                    for package in packages.iter() {
-                        match KNOWN_FAILURES
-                            .iter()
-                            .find(|&&(p, t, _)| p == package && t == *target)
-                        {
-                            Some((_, _, why)) => {
-                                skipped.add(&format!("miri {package} on {target}"), why)
-                            }
-                            None => run.push(package.clone()),
-                        }
-                    }
-                    lanes.push(lane(target, &run));
-                }
-                steps.parallel(lanes);
+                let lanes = TARGETS.iter().map(|target| lane(target, &packages));
+                steps.parallel(lanes.collect());
             }
             Err(message) => steps.step("miri", || Err(message)),
         },
