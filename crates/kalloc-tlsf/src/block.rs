@@ -181,11 +181,12 @@ impl Block {
         unsafe { self.0.add(HEADER) }
     }
 
-    /// The block whose payload is `ptr`.
+    /// The block whose payload is `ptr`, through `ptr`'s own provenance (tests only: the
+    /// heap rebuilds header pointers from its pools', see `Window`).
     ///
     /// # Safety
     /// `ptr` must be a payload pointer this heap handed out.
-    #[inline]
+    #[cfg(test)]
     pub(crate) unsafe fn from_payload(ptr: NonNull<u8>) -> Block {
         // SAFETY: a payload is HEADER bytes above its block's header (caller).
         Block(unsafe { ptr.sub(HEADER) })

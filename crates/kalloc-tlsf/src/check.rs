@@ -220,7 +220,7 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
     /// Whether `addr` may be a block header: word-aligned, in a pool, a minimum block
     /// before its trailer.
     fn is_block_address(&self, addr: usize) -> bool {
-        addr % WORD == 0 && self.payload_in_pools(addr + crate::class::HEADER) && {
+        addr % WORD == 0 && self.pool_window(addr + crate::class::HEADER).is_some() && {
             let mut pool = self.pools;
             let mut room = false;
             while let Some(trailer) = pool {

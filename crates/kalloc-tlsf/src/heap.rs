@@ -4,6 +4,7 @@ use crate::block::{Block, FLAGS, PREV_FREE, USED, size_of_header};
 use crate::class::{Classes, HEADER, MIN_BLOCK, WORD};
 use crate::lists::FreeLists;
 use crate::pool::{self, MIN_POOL, TRAILER, Trailer};
+use crate::window::Window;
 use core::alloc::Layout;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -40,7 +41,9 @@ pub const DEFAULT_MIN_IMPORT: usize = 64 * 1024;
 ///   size of the heap's own record (`FL × SL` list heads).
 ///
 /// Allocation, free (coalescing with both neighbours) and in-place resizing take a bounded
-/// number of steps whatever the heap holds; see the crate docs for the bound.
+/// number of steps whatever the heap holds; see the crate docs for the bound. `free` and
+/// `realloc` find the pool of a pointer in O(1) when it lies in the pool last used (always,
+/// for a heap of one pool), else by one walk of the pool list.
 ///
 /// **Release policy.** A pool imported from the source that becomes entirely free is
 /// released back to it, except that one such pool is kept as a spare (so a workload that
@@ -54,6 +57,8 @@ pub struct Tlsf<
     const SL: usize = DEFAULT_SL,
 > {
     pub(crate) lists: FreeLists<FL, SL>,
+    /// The pool `free` looks in first; header pointers derive from its base pointer.
+    pub(crate) window: Window,
     /// Head of the pool list (threaded through the trailers).
     pub(crate) pools: Option<NonNull<Trailer>>,
     /// An entirely free imported pool kept instead of being released (may have been used
@@ -110,6 +115,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         let () = Classes::<FL, SL>::VALID;
         Tlsf {
             lists: FreeLists::new(),
+            window: Window::EMPTY,
             pools: None,
             spare: None,
             source,
@@ -347,26 +353,31 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         Ok(unsafe { self.carve(block, size, gap, need) })
     }
 
-    /// The used block behind `ptr`, after the checks release builds can afford (alignment,
-    /// the used bit, the size against `layout`) and, with debug assertions, a pool lookup.
+    /// The used block behind `ptr`, after the checks release builds make (alignment, the
+    /// pointer lies in a pool, the used bit, the size against `layout`). The block pointer
+    /// carries its pool's provenance, not `ptr`'s (see [`Window`]).
     ///
     /// # Safety
     /// `ptr` must satisfy [`ByteHeap::deallocate`]'s contract, except that the mistakes
     /// this reports are caught instead of corrupting the heap.
     #[inline(always)]
-    unsafe fn used_block(&self, ptr: NonNull<u8>, layout: Layout) -> Result<(Block, usize), Error> {
+    unsafe fn used_block(
+        &mut self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+    ) -> Result<(Block, usize), Error> {
         let addr = ptr.as_ptr().addr();
         // One mask for both the word and the layout's alignment (a `%` would divide: the
         // compiler does not know a Layout's alignment is a power of two).
         if addr & ((layout.align() - 1) | (WORD - 1)) != 0 {
             return Err(Error::ForeignPointer);
         }
-        if cfg!(debug_assertions) && !self.payload_in_pools(addr) {
-            return Err(Error::ForeignPointer);
-        }
-        // SAFETY: the caller passes a payload of this heap; its header is the word below.
-        let block = unsafe { Block::from_payload(ptr) };
-        // SAFETY: as above.
+        let block = match self.window.block(addr) {
+            Some(block) => block,
+            None => self.move_window(addr).ok_or(Error::ForeignPointer)?,
+        };
+        // SAFETY: `block` is a word-aligned header position inside a pool of this heap
+        // (the window says so); the caller passes a payload this heap handed out.
         let header = unsafe { block.header() };
         if header & USED == 0 {
             return Err(Error::DoubleFree);
@@ -379,20 +390,30 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         Ok((block, header))
     }
 
-    /// Whether `addr` could be a payload: inside a pool, past its first header, before its
-    /// trailer. O(pools); used by debug builds and the walk.
-    pub(crate) fn payload_in_pools(&self, addr: usize) -> bool {
+    /// Points the window at the pool holding payload address `addr` and returns its
+    /// block; `None` when no pool holds it. O(pools).
+    #[cold]
+    #[inline(never)]
+    fn move_window(&mut self, addr: usize) -> Option<Block> {
+        let window = self.pool_window(addr)?;
+        self.window = window;
+        window.block(addr)
+    }
+
+    /// The window over the pool whose payload range holds `addr` (past its first header,
+    /// before its trailer). O(pools).
+    pub(crate) fn pool_window(&self, addr: usize) -> Option<Window> {
         let mut pool = self.pools;
         while let Some(trailer) = pool {
             // SAFETY: listed trailers are live records.
             let info = unsafe { pool::read(trailer) };
-            let blocks = trailer.as_ptr().addr();
-            if info.base.as_ptr().addr() + HEADER <= addr && addr < blocks {
-                return true;
+            let window = Window::of(trailer, &info);
+            if window.block(addr).is_some() {
+                return Some(window);
             }
             pool = info.next;
         }
-        false
+        None
     }
 
     /// Frees the used block `block` whose header is `header`, merging it with free
@@ -584,15 +605,19 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             unsafe { self.free_block(block, header) };
             return Ok(Self::dangling(new.align()));
         };
+        // In place, the payload pointer is rebuilt from the block (pool provenance): `ptr`
+        // may only cover the old size.
         if ptr.as_ptr().addr() & (new.align() - 1) == 0 {
             if need <= size_of_header(header) {
                 // SAFETY: validated block, `need` fits.
                 unsafe { self.shrink_in_place(block, header, need) };
-                return Ok(ptr);
+                // SAFETY: a block of the heap.
+                return Ok(unsafe { block.payload() });
             }
             // SAFETY: validated block.
             if unsafe { self.grow_in_place(block, header, need) } {
-                return Ok(ptr);
+                // SAFETY: a block of the heap.
+                return Ok(unsafe { block.payload() });
             }
         }
         let keep = old.size().min(new.size());
@@ -622,13 +647,19 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     }
 
     /// The usable size of a live allocation: what its block holds beyond the header (at
-    /// least what was asked for). Returns `None` when the block is not in use.
+    /// least what was asked for). Returns `None` when the block is not in use or `ptr`
+    /// lies in no pool.
     ///
     /// # Safety
     /// `ptr` must have been returned by this heap for a non-zero size and not freed since.
     pub unsafe fn usable_size(&self, ptr: NonNull<u8>) -> Option<usize> {
-        // SAFETY: the caller passes a live payload of this heap.
-        let header = unsafe { Block::from_payload(ptr).header() };
+        let addr = ptr.as_ptr().addr();
+        let block = match self.window.block(addr) {
+            Some(block) => block,
+            None => self.pool_window(addr)?.block(addr)?,
+        };
+        // SAFETY: a header position in a pool; the caller passes a live payload.
+        let header = unsafe { block.header() };
         (header & USED != 0).then(|| size_of_header(header) - HEADER)
     }
 }

@@ -14,6 +14,7 @@ mod heap;
 mod lists;
 mod pool;
 mod walk;
+mod window;
 
 pub use check::Corruption;
 pub use heap::{DEFAULT_FL, DEFAULT_MIN_IMPORT, DEFAULT_SL, Tlsf};

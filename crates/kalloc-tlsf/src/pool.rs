@@ -16,6 +16,7 @@
 use crate::Tlsf;
 use crate::block::{Block, PREV_FREE, USED, size_of_header};
 use crate::class::{Classes, MIN_BLOCK, WORD};
+use crate::window::Window;
 use core::mem::{align_of, size_of};
 use core::ptr::NonNull;
 use kalloc_core::{Error, MemorySource, Span};
@@ -302,6 +303,10 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                     self.link_pool(trailer);
                 }
             }
+            // The pool just added is the likeliest to be freed into next. Its base pointer
+            // may access the whole merged pool (the merge contract).
+            let trailer = after.unwrap_or(next.ptr().cast::<Trailer>());
+            self.window = Window::of(trailer, &read(trailer));
         }
         self.total += len;
     }
@@ -340,6 +345,11 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         }
         if self.spare == Some(trailer) {
             self.spare = None;
+        }
+        // SAFETY: as above.
+        if self.window.is_over(unsafe { read(trailer) }.base) {
+            // The pool may go back to its source: forget its pointer.
+            self.window = Window::EMPTY;
         }
     }
 

@@ -1,0 +1,81 @@
+//! [`Window`]: how `free`, `realloc` and `usable_size` reach a block's header with the
+//! provenance of its pool, never through the caller's pointer.
+//!
+//! ```text
+//!  pool:   base                                             trailer
+//!          | hdr | payload ... | hdr | payload ... | ... |  Trailer |
+//!          ^ Window::base          ^ caller's ptr
+//!                                  \____/ provenance of a `Box<T>` made from the pointer:
+//!                                         the payload only, not the header before it
+//! ```
+//!
+//! A pointer handed out by `alloc` derives from the pool's base pointer. The caller may
+//! retag it (a `Box<T>`, a `&mut T`): what comes back to `free` may then only access the
+//! payload, while the heap must read the header before it and the neighbours' tags. So
+//! the heap keeps the pool's own base pointer and rebuilds the header pointer from it:
+//! `base + (payload - first payload)`.
+//!
+//! Which pool? The heap caches one window (the pool of the last lookup, or the pool added
+//! last): a pointer in it is resolved with one subtraction and one comparison, O(1). A
+//! heap whose memory is one pool (adjacent `add_pool` pools merge into one) always hits.
+//! A pointer in another pool walks the pool list once (O(pools)) and moves the window
+//! there; a pointer in no pool is refused as foreign, in release builds too.
+
+use crate::block::Block;
+use crate::class::HEADER;
+use crate::pool::Trailer;
+use core::ptr::NonNull;
+
+/// One pool's payload range and its base pointer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Window {
+    /// The pool's base pointer: provenance over the whole pool.
+    base: NonNull<u8>,
+    /// Address of the pool's first payload: `base + HEADER`.
+    first: usize,
+    /// Payloads lie at `first .. first + len`: up to the trailer. Zero: an empty window.
+    len: usize,
+}
+
+impl Window {
+    /// A window over nothing: every lookup misses.
+    pub(crate) const EMPTY: Window = Window {
+        base: NonNull::dangling(),
+        first: 0,
+        len: 0,
+    };
+
+    /// The window over the pool closed by `trailer`, whose record is `info`.
+    pub(crate) fn of(trailer: NonNull<Trailer>, info: &Trailer) -> Window {
+        // A pool holds at least MIN_POOL bytes before the end of the address space (its
+        // span was validated), so neither line wraps.
+        let first = info.base.as_ptr().addr() + HEADER;
+        Window {
+            base: info.base,
+            first,
+            len: trailer.as_ptr().addr() - first,
+        }
+    }
+
+    /// Whether this window is over the pool starting at `base`.
+    pub(crate) fn is_over(&self, base: NonNull<u8>) -> bool {
+        self.len != 0 && self.base == base
+    }
+
+    /// The block whose payload is at `payload`, if that address lies in this pool's
+    /// payload range; its pointer carries the pool's provenance.
+    #[inline(always)]
+    pub(crate) fn block(&self, payload: usize) -> Option<Block> {
+        let offset = payload.wrapping_sub(self.first);
+        if offset < self.len {
+            // SAFETY: `offset < len`: the header `base + offset` (= payload - HEADER) lies
+            // before the trailer of the pool `base` points into.
+            Some(Block::at(unsafe { self.base.add(offset) }))
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
