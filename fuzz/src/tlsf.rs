@@ -2,10 +2,13 @@
 //! source, bad inputs included, checked against the shadow model.
 //!
 //! The heap starts with one pool and grows from a `FixedRegion` source; a reserve buffer
-//! is cut into further pools front to back, so consecutive pools touch and merge. After
+//! is cut into further pools front to back, so consecutive pools touch and merge. All three
+//! buffers are page-aligned, so an input lands its aligned requests at the same offsets, and
+//! does the same thing, on every run. After
 //! every step the harness runs `Tlsf::check` and compares counts with the model; at the end
 //! it frees everything and expects every pool to be one free block again.
 
+use crate::memory::AlignedMemory;
 use crate::shadow::{Shadow, fill, verify};
 use arbitrary::{Arbitrary, Unstructured};
 use kalloc_core::{Error, FixedRegion, Span};
@@ -19,6 +22,8 @@ const INITIAL: usize = 64 * 1024;
 const SOURCE: usize = 1024 * 1024;
 /// Bytes cut into explicitly added pools.
 const RESERVE: usize = 64 * 1024;
+/// Bytes of a buffer the heap never manages (for foreign frees).
+const FOREIGN: usize = 4096;
 
 /// One step. `pick` values choose a live allocation (modulo the count).
 #[derive(Arbitrary, Debug)]
@@ -36,6 +41,8 @@ enum Op {
     FreeMisaligned { pick: u16, offset: u8 },
     /// Free a live allocation with a size larger than its block.
     FreeWrongSize { pick: u16 },
+    /// Free a word-aligned pointer `offset % 4096` bytes into memory no pool holds: foreign.
+    FreeForeign { offset: u16 },
     /// Allocate with an alignment above the maximum.
     AllocBadAlign,
     /// Add the next `len % 4096` bytes of the reserve (after skipping `gap % 4` words).
@@ -50,11 +57,6 @@ struct Live {
     ptr: NonNull<u8>,
     layout: Layout,
     tag: u64,
-}
-
-/// Word-aligned zeroed memory owned by the harness.
-fn buffer(bytes: usize) -> Vec<u64> {
-    vec![0u64; bytes / 8]
 }
 
 /// Checks the heap against the model after a step.
@@ -99,19 +101,18 @@ fn intact(entry: &Live, len: usize) {
 /// Runs one fuzz input.
 pub fn run(data: &[u8]) {
     let mut u = Unstructured::new(data);
-    let mut initial = buffer(INITIAL);
-    let mut source_memory = buffer(SOURCE);
-    let mut reserve = buffer(RESERVE);
-    // SAFETY: reinterpreting owned u64 buffers as bytes.
-    let source_bytes =
-        unsafe { std::slice::from_raw_parts_mut(source_memory.as_mut_ptr().cast::<u8>(), SOURCE) };
-    let region = FixedRegion::from_slice(source_bytes);
-    let reserve_base = NonNull::new(reserve.as_mut_ptr().cast::<u8>()).expect("buffer");
+    let mut initial = AlignedMemory::page_aligned(INITIAL);
+    let mut source_memory = AlignedMemory::page_aligned(SOURCE);
+    let mut reserve = AlignedMemory::page_aligned(RESERVE);
+    let region = FixedRegion::from_slice(source_memory.bytes());
+    let reserve_base = NonNull::new(reserve.as_mut_ptr()).expect("buffer");
+    let mut foreign = AlignedMemory::page_aligned(FOREIGN);
+    let foreign_base = NonNull::new(foreign.as_mut_ptr()).expect("buffer");
     let mut heap: Tlsf<'_, &FixedRegion<'_>> = Tlsf::with_source(&region);
     heap.set_min_import(32 * 1024);
     // SAFETY: `initial` outlives the heap and is used by nothing else.
     unsafe {
-        let base = NonNull::new(initial.as_mut_ptr().cast::<u8>()).expect("buffer");
+        let base = NonNull::new(initial.as_mut_ptr()).expect("buffer");
         heap.add_pool(base, INITIAL).expect("initial pool");
     }
     let mut cursor = 0usize;
@@ -214,6 +215,15 @@ pub fn run(data: &[u8]) {
                     assert_eq!(refused, Err(Error::WrongSize));
                     assert_eq!(heap.stats(), before);
                 }
+            }
+            Op::FreeForeign { offset } => {
+                let before = heap.stats();
+                let offset = (usize::from(offset) % FOREIGN) & !7;
+                // SAFETY: the pointer lies in a buffer no pool covers; the heap must find no
+                // pool for it and refuse it before touching memory.
+                let refused = unsafe { heap.free(foreign_base.add(offset), Layout::new::<u64>()) };
+                assert_eq!(refused, Err(Error::ForeignPointer));
+                assert_eq!(heap.stats(), before);
             }
             Op::AllocBadAlign => {
                 let align = <Tlsf<'_>>::MAX_ALIGN * 2;
