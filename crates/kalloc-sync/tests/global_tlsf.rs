@@ -145,16 +145,16 @@ fn threads() -> usize {
 }
 
 fn main() {
-    if cfg!(miri) {
-        // Under Miri the program stops here: std's pointers carry only the provenance of
-        // their own block (a `Box` is retagged to exactly its payload), and TLSF reads a
-        // block's header and its neighbour's through that pointer on free, which Stacked
-        // and Tree Borrows both reject. The wrapper's own code is covered by the unit tests
-        // under Miri; the heap needs to derive header pointers from its pool's provenance.
-        println!("global_tlsf: skipped under Miri (TLSF header access through user pointers)");
-        return;
-    }
-    let work = collections() + threads() + collections();
+    // Under Miri the threads are left out: std's thread start-up frees a `Box` while it is
+    // still a protected argument (`init(self: Box<Self>)`), and the heap's free-list writes
+    // into the freed bytes count as foreign writes to that `Box` under Stacked Borrows (the
+    // known limit of user global allocators, rust-lang/miri#5284). Everything else runs:
+    // TLSF reads headers through its pools' provenance, not through std's retagged pointers.
+    let work = if cfg!(miri) {
+        collections()
+    } else {
+        collections() + threads() + collections()
+    };
     assert!(work > 0);
 
     // Every other thread has been joined: take the lock once, check the whole heap.
