@@ -63,8 +63,10 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
 
     /// The class holding blocks of `size` bytes (`WORD <= size <= MAX_BLOCK`).
     ///
-    /// The result is clamped into `FL × SL` (a no-op for valid sizes), so list indexing
-    /// never goes out of bounds, even on a corrupted size, and needs no bounds check.
+    /// `sl < SL` always (masked). `fl < FL` for every size up to `MAX_BLOCK`, which every
+    /// block of a heap is (pools are capped when added, merges stay inside a pool); the
+    /// free lists rely on that to index without a bounds check. A larger size gives
+    /// `fl >= FL`: callers outside the lists check the size first or index checked.
     #[inline(always)]
     pub(crate) fn floor(size: usize) -> (usize, usize) {
         debug_assert!(size <= Self::MAX_BLOCK && size % WORD == 0);
@@ -74,7 +76,7 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
             let log = size.ilog2();
             let fl = (log - Self::SHIFT + 1) as usize;
             let sl = (size >> (log - Self::SL_LOG2)) & (SL - 1);
-            (fl.min(FL - 1), sl)
+            (fl, sl)
         }
     }
 
@@ -86,13 +88,19 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
         if size < 1 << Self::SHIFT {
             return Some((0, size >> WORD_LOG2));
         }
-        let step = 1usize << (size.ilog2() - Self::SL_LOG2);
-        // Cannot overflow: size <= MAX_BLOCK < usize::MAX / 2 and step <= size.
-        let rounded = (size + (step - 1)) & !(WORD - 1);
-        if rounded > Self::MAX_BLOCK {
+        let log = size.ilog2();
+        // Round up to a whole step of this power of two's classes: the quotient lies in
+        // `SL ..= 2·SL`, and `2·SL` is the next power of two's first class. One bit scan,
+        // where rounding then calling `floor` would take two.
+        let step_log2 = log - Self::SL_LOG2;
+        // Cannot overflow: size <= MAX_BLOCK < usize::MAX / 2 and the step is <= size.
+        let quotient = (size + ((1usize << step_log2) - 1)) >> step_log2;
+        let fl = (log - Self::SHIFT + 1) as usize + (quotient >> (Self::SL_LOG2 + 1));
+        // Above the top class: the rounded size would exceed MAX_BLOCK.
+        if fl >= FL {
             return None;
         }
-        Some(Self::floor(rounded))
+        Some((fl, quotient & (SL - 1)))
     }
 
     /// The smallest size class `(fl, sl)` holds.

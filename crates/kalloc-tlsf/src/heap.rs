@@ -182,7 +182,8 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     fn take_fit(&mut self, need: usize) -> Option<(Block, usize)> {
         if let Some((fl, sl)) = Classes::<FL, SL>::ceil(need) {
             if let Some((fl, sl)) = self.lists.first_at_or_above(fl, sl) {
-                // SAFETY: the lists are consistent (heap invariant).
+                // SAFETY: the lists are consistent (heap invariant); the search returns a
+                // class below FL.
                 return unsafe { self.lists.pop(fl, sl) };
             }
         }
@@ -193,7 +194,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         if size < need {
             return None;
         }
-        // SAFETY: as above.
+        // SAFETY: as above; `head` indexed `(fl, sl)` checked, so `fl < FL`.
         unsafe { self.lists.pop(fl, sl) }
     }
 
@@ -228,7 +229,8 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         }
         if let Some((fl, sl)) = Classes::<FL, SL>::ceil(padded) {
             if let Some((fl, sl)) = self.lists.first_at_or_above(fl, sl) {
-                // SAFETY: the lists are consistent (heap invariant).
+                // SAFETY: the lists are consistent (heap invariant); the search returns a
+                // class below FL.
                 if let Some((block, size)) = unsafe { self.lists.pop(fl, sl) } {
                     let gap = Self::aligned_gap(block, size, need, align);
                     debug_assert!(gap.is_some(), "a padded class always fits");
@@ -298,6 +300,9 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     /// `gap` zero or at least `MIN_BLOCK`.
     #[inline(always)]
     unsafe fn carve(&mut self, block: Block, size: usize, gap: usize, need: usize) -> NonNull<u8> {
+        // Counted apart from `used_bytes` below: adjacent updates of the two counters get
+        // merged into a slower vector read-modify-write.
+        self.used_count += 1;
         // SAFETY: every block written below lies inside `block` or is its successor.
         unsafe {
             let (block, size, prev_flag) = if gap == 0 {
@@ -323,7 +328,6 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                 next.set_header(next.header() & !PREV_FREE);
                 self.used_bytes += size;
             }
-            self.used_count += 1;
             block.payload()
         }
     }
@@ -424,7 +428,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     #[inline(always)]
     unsafe fn free_block(&mut self, block: Block, header: usize) {
         let mut size = size_of_header(header);
-        self.used_bytes -= size;
+        // The two counters apart, as in `carve`.
         self.used_count -= 1;
         // SAFETY: `block` and its physical neighbours are blocks of this heap; PREV_FREE
         // says a footer lies below the header; a free successor is listed.
@@ -452,6 +456,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             let after_header = after.header();
             after.set_header(after_header | PREV_FREE);
             self.lists.insert(start, size);
+            self.used_bytes -= size_of_header(header);
             if size_of_header(after_header) == 0 {
                 // `after` is a sentinel: the pool may be entirely free now.
                 let trailer = after.ptr().cast::<Trailer>();

@@ -80,15 +80,34 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
         Some((fl, self.sl_bitmap[fl].ilog2() as usize))
     }
 
+    /// First level `fl`: its list heads and its second-level bitmap, without a bounds
+    /// check (the hot paths' class comes from `floor`, which the compiler cannot bound).
+    ///
+    /// # Safety
+    /// `fl < FL`.
+    #[inline(always)]
+    unsafe fn level(&mut self, fl: usize) -> (&mut [Option<Block>; SL], &mut usize) {
+        debug_assert!(fl < FL, "first level {fl} out of range");
+        // SAFETY: `fl < FL` (caller) is in bounds of both arrays.
+        unsafe {
+            (
+                self.heads.get_unchecked_mut(fl),
+                self.sl_bitmap.get_unchecked_mut(fl),
+            )
+        }
+    }
+
     /// Pushes a free block of `size` bytes onto the front of its list.
     ///
     /// # Safety
     /// `block` must be a free block of `size` bytes (header already written), in a pool of
-    /// this heap, and in no list.
+    /// this heap, and in no list; `size <= MAX_BLOCK` (true of every block of a heap).
     #[inline(always)]
     pub(crate) unsafe fn insert(&mut self, block: Block, size: usize) {
         let (fl, sl) = Classes::<FL, SL>::floor(size);
-        let head = self.heads[fl][sl];
+        // SAFETY: `size <= MAX_BLOCK` (caller), so `fl < FL` (see `Classes::floor`).
+        let (heads, sl_bitmap) = unsafe { self.level(fl) };
+        let head = heads[sl];
         // SAFETY: `block` and `head` are free blocks of this heap (caller; list invariant).
         unsafe {
             block.set_next_free(head);
@@ -97,19 +116,20 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
                 head.set_prev_free(Some(block));
             }
         }
-        self.heads[fl][sl] = Some(block);
-        self.sl_bitmap[fl] |= 1 << sl;
+        heads[sl] = Some(block);
+        *sl_bitmap |= 1 << sl;
         self.fl_bitmap |= 1 << fl;
     }
 
     /// Unlinks a free block of `size` bytes from its list.
     ///
     /// # Safety
-    /// `block` must be a listed free block of `size` bytes.
+    /// `block` must be a listed free block of `size` bytes (so `size <= MAX_BLOCK`).
     #[inline(always)]
     pub(crate) unsafe fn remove(&mut self, block: Block, size: usize) {
         let (fl, sl) = Classes::<FL, SL>::floor(size);
-        // SAFETY: `block` is listed (caller), so its links and neighbours are free blocks.
+        // SAFETY: `block` is listed (caller), so its links and neighbours are free blocks;
+        // a listed block is at most MAX_BLOCK bytes, so `fl < FL` for `set_head`.
         unsafe {
             let next = block.next_free();
             let prev = block.prev_free();
@@ -129,7 +149,8 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
     /// Removes and returns the head of the non-empty list `(fl, sl)` with its size.
     ///
     /// # Safety
-    /// The lists must be consistent (they are, unless memory was corrupted from outside).
+    /// The lists must be consistent (they are, unless memory was corrupted from outside)
+    /// and `fl < FL`.
     #[inline]
     pub(crate) unsafe fn pop(&mut self, fl: usize, sl: usize) -> Option<(Block, usize)> {
         let block = self.heads[fl][sl]?;
@@ -139,17 +160,23 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
             // SAFETY: as above.
             unsafe { next.set_prev_free(None) };
         }
-        self.set_head(fl, sl, next);
+        // SAFETY: `fl < FL` (caller).
+        unsafe { self.set_head(fl, sl, next) };
         Some((block, size))
     }
 
     /// Replaces the head of `(fl, sl)`, keeping the bitmaps in step.
-    #[inline]
-    fn set_head(&mut self, fl: usize, sl: usize, head: Option<Block>) {
-        self.heads[fl][sl] = head;
+    ///
+    /// # Safety
+    /// `fl < FL`.
+    #[inline(always)]
+    unsafe fn set_head(&mut self, fl: usize, sl: usize, head: Option<Block>) {
+        // SAFETY: `fl < FL` (caller).
+        let (heads, sl_bitmap) = unsafe { self.level(fl) };
+        heads[sl & (SL - 1)] = head;
         if head.is_none() {
-            self.sl_bitmap[fl] &= !(1 << sl);
-            if self.sl_bitmap[fl] == 0 {
+            *sl_bitmap &= !(1 << sl);
+            if *sl_bitmap == 0 {
                 self.fl_bitmap &= !(1 << fl);
             }
         }
