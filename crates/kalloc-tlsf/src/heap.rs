@@ -259,8 +259,8 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         Ok(None)
     }
 
-    /// The aligned path of [`alloc`](Tlsf::alloc) (`align > WORD`), growing if needed.
-    #[inline(never)]
+    /// The aligned search (`align > WORD`), growing if needed.
+    #[inline]
     fn find_aligned(
         &mut self,
         need: usize,
@@ -341,17 +341,32 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     /// source has nothing either (or the source's own error). Never panics.
     #[inline(always)]
     pub fn alloc(&mut self, layout: Layout) -> Result<NonNull<u8>, Error> {
+        if layout.align() > WORD {
+            return self.alloc_aligned(layout);
+        }
+        // Word alignment is always accepted, so only the size needs validating here.
+        const { assert!(Classes::<FL, SL>::MAX_ALIGN >= WORD) };
+        if layout.size() == 0 {
+            return Ok(Self::dangling(layout.align()));
+        }
+        let need = Self::block_size(layout.size())?;
+        let (block, size, gap) = match self.take_fit(need) {
+            Some((block, size)) => (block, size, 0),
+            None => self.find_after_growth(need, layout)?,
+        };
+        // SAFETY: the search returns an unlisted free block with a valid gap that fits
+        // `need`.
+        Ok(unsafe { self.carve(block, size, gap, need) })
+    }
+
+    /// [`alloc`](Tlsf::alloc) for `align > WORD`: kept out of line, so the word-aligned
+    /// path neither checks the alignment against `MAX_ALIGN` nor carries the gap split.
+    #[inline(never)]
+    fn alloc_aligned(&mut self, layout: Layout) -> Result<NonNull<u8>, Error> {
         let Some(need) = Self::request(layout)? else {
             return Ok(Self::dangling(layout.align()));
         };
-        let (block, size, gap) = if layout.align() <= WORD {
-            match self.take_fit(need) {
-                Some((block, size)) => (block, size, 0),
-                None => self.find_after_growth(need, layout)?,
-            }
-        } else {
-            self.find_aligned(need, layout)?
-        };
+        let (block, size, gap) = self.find_aligned(need, layout)?;
         // SAFETY: the search returns an unlisted free block with a valid gap that fits
         // `need`.
         Ok(unsafe { self.carve(block, size, gap, need) })
