@@ -41,6 +41,11 @@ pub(crate) fn run(command: &mut Command) -> Result<(), String> {
     let status = command
         .status()
         .map_err(|e| format!("cannot start `{shown}`: {e}"))?;
+    succeeded(&shown, status)
+}
+
+/// `Ok` when the command shown as `shown` exited with 0.
+fn succeeded(shown: &str, status: std::process::ExitStatus) -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
@@ -117,11 +122,7 @@ impl Steps {
                             let status = child
                                 .wait()
                                 .map_err(|e| format!("cannot wait for `{shown}`: {e}"))?;
-                            if status.success() {
-                                Ok(())
-                            } else {
-                                Err(format!("`{shown}` failed ({status}); its output is above"))
-                            }
+                            succeeded(&shown, status)
                         });
                         (outcome, start.elapsed().as_secs_f64())
                     });
