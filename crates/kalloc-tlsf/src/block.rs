@@ -141,6 +141,16 @@ impl Block {
         unsafe { self.0.add(WORD).cast::<Option<Block>>().write(next) }
     }
 
+    /// The previous free-list link's word, for a store chosen without a branch.
+    ///
+    /// # Safety
+    /// As [`set_next_free`](Block::set_next_free).
+    #[inline]
+    pub(crate) unsafe fn prev_link(self) -> NonNull<Option<Block>> {
+        // SAFETY: the second link word lies inside the block (caller).
+        unsafe { self.0.add(2 * WORD).cast() }
+    }
+
     /// Sets the previous free-list link.
     ///
     /// # Safety

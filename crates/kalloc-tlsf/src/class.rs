@@ -70,14 +70,21 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
     #[inline(always)]
     pub(crate) fn floor(size: usize) -> (usize, usize) {
         debug_assert!(size <= Self::MAX_BLOCK && size % WORD == 0);
-        if size < 1 << Self::SHIFT {
-            (0, (size >> WORD_LOG2) & (SL - 1))
-        } else {
-            let log = size.ilog2();
-            let fl = (log - Self::SHIFT + 1) as usize;
-            let sl = (size >> (log - Self::SL_LOG2)) & (SL - 1);
-            (fl, sl)
-        }
+        let (log, fl_base) = Self::level(size);
+        let sl = (size >> (log - Self::SL_LOG2)) & (SL - 1);
+        (fl_base, sl)
+    }
+
+    /// The power of two that sets the step of `size`'s classes, and its first-level class:
+    /// `(log2 size, log2 size - SHIFT + 1)` from `2^SHIFT` on; `(SHIFT, 0)` below it, where
+    /// a step of `2^(SHIFT - log2 SL) = WORD` makes every class one size. Branchless: sizes
+    /// below and above `2^SHIFT` alternate unpredictably, and a mispredicted branch here
+    /// cost more than the two extra instructions.
+    #[inline(always)]
+    fn level(size: usize) -> (u32, usize) {
+        let log = (size | (1 << Self::SHIFT)).ilog2();
+        let fl = (log - Self::SHIFT) as usize + usize::from(size >= 1 << Self::SHIFT);
+        (log, fl)
     }
 
     /// The first class whose every block holds at least `size` bytes, or `None` when that
@@ -85,17 +92,15 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
     #[inline(always)]
     pub(crate) fn ceil(size: usize) -> Option<(usize, usize)> {
         debug_assert!(size <= Self::MAX_BLOCK && size % WORD == 0);
-        if size < 1 << Self::SHIFT {
-            return Some((0, size >> WORD_LOG2));
-        }
-        let log = size.ilog2();
-        // Round up to a whole step of this power of two's classes: the quotient lies in
-        // `SL ..= 2·SL`, and `2·SL` is the next power of two's first class. One bit scan,
-        // where rounding then calling `floor` would take two.
+        let (log, fl_base) = Self::level(size);
+        // Round up to a whole step of this level's classes: the quotient lies in
+        // `SL ..= 2·SL` from `2^SHIFT` on (`2·SL` is the next level's first class) and below
+        // `SL` under it (a step of WORD divides every size exactly). One bit scan, where
+        // rounding then calling `floor` would take two.
         let step_log2 = log - Self::SL_LOG2;
         // Cannot overflow: size <= MAX_BLOCK < usize::MAX / 2 and the step is <= size.
         let quotient = (size + ((1usize << step_log2) - 1)) >> step_log2;
-        let fl = (log - Self::SHIFT + 1) as usize + (quotient >> (Self::SL_LOG2 + 1));
+        let fl = fl_base + (quotient >> (Self::SL_LOG2 + 1));
         // Above the top class: the rounded size would exceed MAX_BLOCK.
         if fl >= FL {
             return None;

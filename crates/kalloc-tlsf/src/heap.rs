@@ -4,7 +4,7 @@ use crate::block::{Block, FLAGS, PREV_FREE, USED, size_of_header};
 use crate::class::{Classes, HEADER, MIN_BLOCK, WORD};
 use crate::lists::FreeLists;
 use crate::pool::{self, MIN_POOL, TRAILER, Trailer};
-use crate::window::Window;
+use crate::window::{Lookahead, Window};
 use core::alloc::Layout;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -155,6 +155,16 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             return Err(Error::TooLarge);
         }
         Ok(need)
+    }
+
+    /// The size `alloc` gives a block for a `size`-byte request, when the block it carved
+    /// from had no remainder too small to split off: [`block_size`](Self::block_size)
+    /// without the checks. Any value is safe to pass to [`Window::look_ahead`].
+    #[inline(always)]
+    fn predicted_size(size: usize) -> usize {
+        // A `Layout` size is at most isize::MAX: the sum cannot wrap.
+        let rounded = (size + (HEADER + WORD - 1)) & !(WORD - 1);
+        rounded.max(MIN_BLOCK)
     }
 
     /// Validates `layout` and returns the block size it needs (`None` for zero size).
@@ -385,16 +395,35 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         ptr: NonNull<u8>,
         layout: Layout,
     ) -> Result<(Block, usize), Error> {
+        let block = self.locate(ptr, layout)?;
+        // SAFETY: forwarded from the caller; `locate` found the block's position.
+        let header = unsafe { Self::used_header(block, layout) }?;
+        Ok((block, header))
+    }
+
+    /// The header position behind payload `ptr`, with the provenance of its pool: refuses
+    /// a pointer misaligned for `layout` or outside every pool.
+    #[inline(always)]
+    fn locate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<Block, Error> {
         let addr = ptr.as_ptr().addr();
         // One mask for both the word and the layout's alignment (a `%` would divide: the
         // compiler does not know a Layout's alignment is a power of two).
         if addr & ((layout.align() - 1) | (WORD - 1)) != 0 {
             return Err(Error::ForeignPointer);
         }
-        let block = match self.window.block(addr) {
-            Some(block) => block,
-            None => self.move_window(addr).ok_or(Error::ForeignPointer)?,
-        };
+        match self.window.block(addr) {
+            Some(block) => Ok(block),
+            None => self.move_window(addr).ok_or(Error::ForeignPointer),
+        }
+    }
+
+    /// The header of the block `locate` found for a payload allocated for `layout`, after
+    /// the used bit and the size are checked.
+    ///
+    /// # Safety
+    /// `block` must come from [`locate`](Self::locate) for a payload this heap handed out.
+    #[inline(always)]
+    unsafe fn used_header(block: Block, layout: Layout) -> Result<usize, Error> {
         // SAFETY: `block` is a word-aligned header position inside a pool of this heap
         // (the window says so); the caller passes a payload this heap handed out.
         let header = unsafe { block.header() };
@@ -406,7 +435,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         if size_of_header(header).wrapping_sub(HEADER) < layout.size() {
             return Err(Error::WrongSize);
         }
-        Ok((block, header))
+        Ok(header)
     }
 
     /// Points the window at the pool holding payload address `addr` and returns its
@@ -441,16 +470,20 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     /// # Safety
     /// `block` must be a used block of this heap with that header.
     #[inline(always)]
-    unsafe fn free_block(&mut self, block: Block, header: usize) {
+    unsafe fn free_block(&mut self, block: Block, header: usize, ahead: Option<Lookahead>) {
         let mut size = size_of_header(header);
         // The two counters apart, as in `carve`.
         self.used_count -= 1;
         // SAFETY: `block` and its physical neighbours are blocks of this heap; PREV_FREE
-        // says a footer lies below the header; a free successor is listed.
+        // says a footer lies below the header; a free successor is listed. Nothing was
+        // written since the look-ahead (caller).
         unsafe {
             let mut start = block;
             let next = block.offset(size);
-            let next_header = next.header();
+            let next_header = match ahead {
+                Some(ahead) => ahead.header_of(next),
+                None => next.header(),
+            };
             if next_header & USED == 0 {
                 let next_size = size_of_header(next_header);
                 self.lists.remove(next, next_size);
@@ -498,10 +531,16 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         if layout.size() == 0 {
             return Ok(());
         }
-        // SAFETY: forwarded from the caller.
-        let (block, header) = unsafe { self.used_block(ptr, layout) }?;
-        // SAFETY: `used_block` found a used block with this header.
-        unsafe { self.free_block(block, header) };
+        let block = self.locate(ptr, layout)?;
+        // The successor's header is where `alloc` put it unless the block kept a remainder
+        // too small to split: ask for it now, in parallel with the block's own header.
+        let ahead = self
+            .window
+            .look_ahead(block, Self::predicted_size(layout.size()));
+        // SAFETY: forwarded from the caller; `locate` found the block's position.
+        let header = unsafe { Self::used_header(block, layout) }?;
+        // SAFETY: a used block with this header; nothing was written since the look-ahead.
+        unsafe { self.free_block(block, header, Some(ahead)) };
         Ok(())
     }
 
@@ -598,7 +637,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         unsafe {
             core::ptr::copy_nonoverlapping(ptr.as_ptr(), moved.as_ptr(), keep);
             let header = block.header();
-            self.free_block(block, header);
+            self.free_block(block, header, None);
         }
         Ok(moved)
     }
@@ -622,7 +661,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         let (block, header) = unsafe { self.used_block(ptr, old) }?;
         let Some(need) = Self::request(new)? else {
             // SAFETY: `used_block` validated the block.
-            unsafe { self.free_block(block, header) };
+            unsafe { self.free_block(block, header, None) };
             return Ok(Self::dangling(new.align()));
         };
         // In place, the payload pointer is rebuilt from the block (pool provenance): `ptr`

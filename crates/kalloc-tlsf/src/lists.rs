@@ -12,6 +12,7 @@
 
 use crate::block::{Block, size_of_header};
 use crate::class::Classes;
+use core::ptr::NonNull;
 
 /// The free lists of one heap.
 pub(crate) struct FreeLists<const FL: usize, const SL: usize> {
@@ -21,6 +22,11 @@ pub(crate) struct FreeLists<const FL: usize, const SL: usize> {
     sl_bitmap: [usize; FL],
     /// The first block of each list.
     heads: [[Option<Block>; SL]; FL],
+    /// Takes the back-link store meant for a list neighbour that does not exist (the old
+    /// head when inserting into an empty list, the successor of a list's last block), so
+    /// list updates store unconditionally instead of branching on emptiness, which is
+    /// unpredictable. Never read.
+    sink: Option<Block>,
 }
 
 impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
@@ -30,6 +36,20 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
             fl_bitmap: 0,
             sl_bitmap: [0; FL],
             heads: [[None; SL]; FL],
+            sink: None,
+        }
+    }
+
+    /// The back link of `block`, or the sink when there is no block.
+    ///
+    /// # Safety
+    /// A `Some` block must be a free block the heap may write.
+    #[inline(always)]
+    unsafe fn back_link(&mut self, block: Option<Block>) -> NonNull<Option<Block>> {
+        match block {
+            // SAFETY: forwarded from the caller.
+            Some(block) => unsafe { block.prev_link() },
+            None => NonNull::from(&mut self.sink),
         }
     }
 
@@ -106,16 +126,15 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
     pub(crate) unsafe fn insert(&mut self, block: Block, size: usize) {
         let (fl, sl) = Classes::<FL, SL>::floor(size);
         // SAFETY: `size <= MAX_BLOCK` (caller), so `fl < FL` (see `Classes::floor`).
-        let (heads, sl_bitmap) = unsafe { self.level(fl) };
-        let head = heads[sl];
+        let head = unsafe { self.level(fl) }.0[sl];
         // SAFETY: `block` and `head` are free blocks of this heap (caller; list invariant).
         unsafe {
             block.set_next_free(head);
             block.set_prev_free(None);
-            if let Some(head) = head {
-                head.set_prev_free(Some(block));
-            }
+            self.back_link(head).write(Some(block));
         }
+        // SAFETY: as above.
+        let (heads, sl_bitmap) = unsafe { self.level(fl) };
         heads[sl] = Some(block);
         *sl_bitmap |= 1 << sl;
         self.fl_bitmap |= 1 << fl;
@@ -127,18 +146,17 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
     /// `block` must be a listed free block of `size` bytes (so `size <= MAX_BLOCK`).
     #[inline(always)]
     pub(crate) unsafe fn remove(&mut self, block: Block, size: usize) {
-        let (fl, sl) = Classes::<FL, SL>::floor(size);
         // SAFETY: `block` is listed (caller), so its links and neighbours are free blocks;
         // a listed block is at most MAX_BLOCK bytes, so `fl < FL` for `set_head`.
         unsafe {
             let next = block.next_free();
             let prev = block.prev_free();
-            if let Some(next) = next {
-                next.set_prev_free(prev);
-            }
+            self.back_link(next).write(prev);
             match prev {
                 Some(prev) => prev.set_next_free(next),
                 None => {
+                    // Only a list's head needs its class.
+                    let (fl, sl) = Classes::<FL, SL>::floor(size);
                     debug_assert_eq!(self.heads[fl][sl], Some(block));
                     self.set_head(fl, sl, next);
                 }
@@ -156,10 +174,8 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
         let block = self.heads[fl][sl]?;
         // SAFETY: a listed block is a free block of this heap; so is its successor.
         let (size, next) = unsafe { (size_of_header(block.header()), block.next_free()) };
-        if let Some(next) = next {
-            // SAFETY: as above.
-            unsafe { next.set_prev_free(None) };
-        }
+        // SAFETY: as above.
+        unsafe { self.back_link(next).write(None) };
         // SAFETY: `fl < FL` (caller).
         unsafe { self.set_head(fl, sl, next) };
         Some((block, size))

@@ -24,6 +24,7 @@
 use crate::block::Block;
 use crate::class::HEADER;
 use crate::pool::Trailer;
+use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
 /// One pool's payload range and its base pointer.
@@ -74,6 +75,69 @@ impl Window {
         } else {
             None
         }
+    }
+}
+
+/// A word read ahead where a block's successor probably starts, so that `free` need not
+/// wait for the block's own header before it asks memory for the successor's: in a large
+/// heap both are usually cache misses, and this way they are in flight together.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lookahead {
+    /// Where the word was read: the guessed successor.
+    at: Block,
+    /// The word there; initialised only if `at` really is a header.
+    word: MaybeUninit<usize>,
+}
+
+impl Lookahead {
+    /// The header of `block`: the word read ahead when `block` is where it was read,
+    /// otherwise a fresh read.
+    ///
+    /// # Safety
+    /// `block` must be a block (or sentinel) header inside a pool of the heap, and the heap
+    /// must not have written the word at the guessed position since the read ahead.
+    #[inline(always)]
+    pub(crate) unsafe fn header_of(self, block: Block) -> usize {
+        if block == self.at {
+            // SAFETY: `at` is `block`, a header (caller), so the word read there is an
+            // initialised header, and it is current (no write since, caller).
+            unsafe { self.word.assume_init() }
+        } else {
+            // SAFETY: forwarded from the caller.
+            unsafe { block.header() }
+        }
+    }
+}
+
+impl Window {
+    /// Reads the word `size` bytes above `block` (which this window returned), where the
+    /// successor of a `size`-byte block would have its header, or `block`'s own header if
+    /// that lies past the pool's trailer. Issued before the header of `block` is known, it
+    /// overlaps the two memory accesses; [`Lookahead::header_of`] uses it only when the
+    /// guess was right.
+    #[inline(always)]
+    pub(crate) fn look_ahead(&self, block: Block, size: usize) -> Lookahead {
+        // `block` lies at offset < len from `base`; the trailer at offset len + HEADER.
+        // Neither sum can wrap: both are below the pool's end.
+        let offset = block.addr() - self.base.as_ptr().addr();
+        let ahead = if size <= self.len + HEADER - offset {
+            size
+        } else {
+            0
+        };
+        // SAFETY: `offset + ahead` is at most the trailer's offset, so `at` lies in the pool
+        // `base` points into, word-aligned like every block position and size.
+        let at = unsafe { block.offset(ahead) };
+        // SAFETY: `at` is an aligned word of pool memory the heap may read (above). Read as
+        // `MaybeUninit`: when the guess is wrong it may be uninitialised payload. Volatile, so
+        // the compiler neither drops this read nor merges it with the later header read.
+        let word = unsafe {
+            at.ptr()
+                .cast::<MaybeUninit<usize>>()
+                .as_ptr()
+                .read_volatile()
+        };
+        Lookahead { at, word }
     }
 }
 

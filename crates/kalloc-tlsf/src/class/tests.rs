@@ -43,6 +43,54 @@ fn every_size_lies_in_its_floor_class_and_below_its_ceil_class() {
     check::<20, 16>();
 }
 
+/// The class mapping written the plain way, one branch for each side of `2^SHIFT`: what
+/// the branchless `floor` and `ceil` must agree with.
+fn reference<const FL: usize, const SL: usize>(
+    size: usize,
+) -> ((usize, usize), Option<(usize, usize)>) {
+    let sl_log2 = SL.trailing_zeros();
+    let shift = sl_log2 + WORD_LOG2;
+    if size < 1 << shift {
+        let class = (0, size / WORD);
+        return (class, Some(class));
+    }
+    let log = size.ilog2();
+    let floor = (
+        (log - shift + 1) as usize,
+        (size >> (log - sl_log2)) & (SL - 1),
+    );
+    let step = 1usize << (log - sl_log2);
+    let rounded = size.div_ceil(step) * step;
+    let ceil = if rounded >> (log + 1) != 0 {
+        (floor.0 + 1, 0)
+    } else {
+        (floor.0, (rounded >> (log - sl_log2)) & (SL - 1))
+    };
+    (floor, (ceil.0 < FL).then_some(ceil))
+}
+
+#[test]
+fn floor_and_ceil_agree_with_the_plain_mapping() {
+    fn check<const FL: usize, const SL: usize>() {
+        let mut size = WORD;
+        while size <= Classes::<FL, SL>::MAX_BLOCK {
+            let (floor, ceil) = reference::<FL, SL>(size);
+            assert_eq!(Classes::<FL, SL>::floor(size), floor, "floor of {size}");
+            assert_eq!(Classes::<FL, SL>::ceil(size), ceil, "ceil of {size}");
+            // Every size up to 64 KiB, then densely around each power of two.
+            size += if size < 1 << 16 {
+                WORD
+            } else {
+                (size / 64).max(WORD) & !(WORD - 1)
+            };
+        }
+    }
+    check::<24, 32>();
+    check::<8, 4>();
+    check::<20, 16>();
+    check::<12, 2>();
+}
+
 #[test]
 fn bounds_are_consistent() {
     assert_eq!(Narrow::floor(Narrow::MAX_BLOCK).0, 7);

@@ -169,3 +169,89 @@ fn a_released_pool_leaves_the_window() {
     assert_eq!(heap.window.block(base + HEADER), None);
     heap.check().unwrap();
 }
+
+#[test]
+fn a_right_guess_reads_the_successors_header_ahead() {
+    let buffer = Buffer::new(4096);
+    let mut heap = Tlsf::new();
+    heap_over(&buffer, &mut heap);
+    let l = layout(40, WORD);
+    let a = heap.alloc(l).unwrap();
+    let block = heap.window.block(a.as_ptr().addr()).unwrap();
+    // SAFETY: `a`'s block and its successor are blocks of the heap; nothing is written
+    // between the look-ahead and its use.
+    unsafe {
+        let successor = block.offset(block.size());
+        let ahead = heap.window.look_ahead(block, block.size());
+        assert_eq!(ahead.header_of(successor), successor.header());
+        heap.free(a, l).unwrap();
+    }
+    heap.check().unwrap();
+}
+
+#[test]
+fn a_block_that_kept_a_remainder_frees_and_merges_despite_the_wrong_guess() {
+    // Pool memory the heap never initialised, as a kernel's RAM would be: a wrong guess
+    // reads payload bytes nobody wrote, which must not be taken for a header (Miri checks).
+    let mut words: Vec<u64> = Vec::with_capacity(512);
+    let base = NonNull::new(words.as_mut_ptr().cast::<u8>()).unwrap();
+    let mut heap = Tlsf::new();
+    // SAFETY: the vector's spare capacity outlives the heap and nothing else uses it.
+    unsafe { heap.add_pool(base, 4096) }.unwrap();
+    let a = heap.alloc(layout(64, WORD)).unwrap();
+    let guard = heap.alloc(layout(64, WORD)).unwrap();
+    // SAFETY: live allocations, each freed once.
+    unsafe { heap.free(a, layout(64, WORD)) }.unwrap();
+    // 48 bytes need a 56-byte block; the free 72-byte block's 16-byte remainder is too
+    // small to split, so the block keeps it and the successor is not where 48 bytes put it.
+    let b = heap.alloc(layout(48, WORD)).unwrap();
+    assert_eq!(b, a);
+    // SAFETY: `b` is live.
+    assert_eq!(unsafe { heap.usable_size(b) }, Some(64));
+    let block = heap.window.block(b.as_ptr().addr()).unwrap();
+    // SAFETY: `b` is live; the guessed word lies inside its block.
+    unsafe {
+        let successor = block.offset(block.size());
+        let ahead = heap.window.look_ahead(block, 56);
+        assert_eq!(ahead.header_of(successor), successor.header());
+    }
+    // SAFETY: as above.
+    unsafe {
+        heap.free(b, layout(48, WORD)).unwrap();
+        heap.check().unwrap();
+        heap.free(guard, layout(64, WORD)).unwrap();
+    }
+    heap.check().unwrap();
+    assert_eq!(heap.blocks().count(), 1, "everything merged back");
+    drop(heap);
+    drop(words);
+}
+
+#[test]
+fn a_guess_past_the_pool_reads_nothing_outside_it() {
+    let buffer = Buffer::new(1024);
+    let mut heap = Tlsf::new();
+    heap_over(&buffer, &mut heap);
+    // The whole pool in one block: its successor is the trailer.
+    let mut size = 1024;
+    let ptr = loop {
+        if let Ok(ptr) = heap.alloc(layout(size, WORD)) {
+            break ptr;
+        }
+        size -= WORD;
+    };
+    let before = heap.stats();
+    // SAFETY: `ptr` is live; a size past the pool is refused without reading past it
+    // (under Miri, a read past the buffer would fail this test).
+    unsafe {
+        assert_eq!(heap.free(ptr, layout(1 << 20, WORD)), Err(Error::WrongSize));
+        let block = heap.window.block(ptr.as_ptr().addr()).unwrap();
+        let ahead = heap.window.look_ahead(block, usize::MAX / 2);
+        let successor = block.offset(block.size());
+        assert_eq!(ahead.header_of(successor), successor.header());
+    }
+    assert_eq!(heap.stats(), before);
+    // SAFETY: live allocation, freed once with its own layout.
+    unsafe { heap.free(ptr, layout(size, WORD)) }.unwrap();
+    heap.check().unwrap();
+}
