@@ -198,28 +198,30 @@ fn a_block_that_kept_a_remainder_frees_and_merges_despite_the_wrong_guess() {
     let mut heap = Tlsf::new();
     // SAFETY: the vector's spare capacity outlives the heap and nothing else uses it.
     unsafe { heap.add_pool(base, 4096) }.unwrap();
-    let a = heap.alloc(layout(64, WORD)).unwrap();
-    let guard = heap.alloc(layout(64, WORD)).unwrap();
+    let (first, second) = (layout(8 * WORD, WORD), layout(6 * WORD, WORD));
+    let a = heap.alloc(first).unwrap();
+    let guard = heap.alloc(first).unwrap();
     // SAFETY: live allocations, each freed once.
-    unsafe { heap.free(a, layout(64, WORD)) }.unwrap();
-    // 48 bytes need a 56-byte block; the free 72-byte block's 16-byte remainder is too
-    // small to split, so the block keeps it and the successor is not where 48 bytes put it.
-    let b = heap.alloc(layout(48, WORD)).unwrap();
+    unsafe { heap.free(a, first) }.unwrap();
+    // `6 WORD` bytes need a `7 WORD` block; the free `9 WORD` block's remainder of 2 words
+    // is too small to split, so the block keeps it and the successor is not where the
+    // request puts it.
+    let b = heap.alloc(second).unwrap();
     assert_eq!(b, a);
     // SAFETY: `b` is live.
-    assert_eq!(unsafe { heap.usable_size(b) }, Some(64));
+    assert_eq!(unsafe { heap.usable_size(b) }, Some(8 * WORD));
     let block = heap.window.block(b.as_ptr().addr()).unwrap();
     // SAFETY: `b` is live; the guessed word lies inside its block.
     unsafe {
         let successor = block.offset(block.size());
-        let ahead = heap.window.look_ahead(block, 56);
+        let ahead = heap.window.look_ahead(block, 7 * WORD);
         assert_eq!(ahead.header_of(successor), successor.header());
     }
     // SAFETY: as above.
     unsafe {
-        heap.free(b, layout(48, WORD)).unwrap();
+        heap.free(b, second).unwrap();
         heap.check().unwrap();
-        heap.free(guard, layout(64, WORD)).unwrap();
+        heap.free(guard, first).unwrap();
     }
     heap.check().unwrap();
     assert_eq!(heap.blocks().count(), 1, "everything merged back");
