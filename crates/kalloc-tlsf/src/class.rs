@@ -70,21 +70,27 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
     #[inline(always)]
     pub(crate) fn floor(size: usize) -> (usize, usize) {
         debug_assert!(size <= Self::MAX_BLOCK && size % WORD == 0);
-        let (log, fl_base) = Self::level(size);
-        let sl = (size >> (log - Self::SL_LOG2)) & (SL - 1);
-        (fl_base, sl)
+        let step_log2 = Self::step_log2(size);
+        Self::class(step_log2, size >> step_log2)
     }
 
-    /// The power of two that sets the step of `size`'s classes, and its first-level class:
-    /// `(log2 size, log2 size - SHIFT + 1)` from `2^SHIFT` on; `(SHIFT, 0)` below it, where
-    /// a step of `2^(SHIFT - log2 SL) = WORD` makes every class one size. Branchless: sizes
-    /// below and above `2^SHIFT` alternate unpredictably, and a mispredicted branch here
-    /// cost more than the two extra instructions.
+    /// `log2` of the step between `size`'s classes: `log2 size - log2 SL` from `2^SHIFT`
+    /// on, `WORD_LOG2` below it (where every class is one size). Branchless, like
+    /// everything here: sizes below and above `2^SHIFT` alternate unpredictably, and a
+    /// mispredicted branch costs more than the bit scan on `size | 2^SHIFT` does.
     #[inline(always)]
-    fn level(size: usize) -> (u32, usize) {
-        let log = (size | (1 << Self::SHIFT)).ilog2();
-        let fl = (log - Self::SHIFT) as usize + usize::from(size >= 1 << Self::SHIFT);
-        (log, fl)
+    fn step_log2(size: usize) -> u32 {
+        (size | (1 << Self::SHIFT)).ilog2() - Self::SL_LOG2
+    }
+
+    /// The class of a size of `quotient` steps of `2^step_log2` bytes: a quotient below
+    /// `SL` is first level 0 (sizes under `2^SHIFT`, step WORD); `SL .. 2·SL` is first level
+    /// `step_log2 - WORD_LOG2 + 1`; `2·SL`, a size rounded up to the next power of two,
+    /// carries into the level above by itself.
+    #[inline(always)]
+    fn class(step_log2: u32, quotient: usize) -> (usize, usize) {
+        let fl = (step_log2 - WORD_LOG2) as usize + (quotient >> Self::SL_LOG2);
+        (fl, quotient & (SL - 1))
     }
 
     /// The first class whose every block holds at least `size` bytes, or `None` when that
@@ -92,20 +98,17 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
     #[inline(always)]
     pub(crate) fn ceil(size: usize) -> Option<(usize, usize)> {
         debug_assert!(size <= Self::MAX_BLOCK && size % WORD == 0);
-        let (log, fl_base) = Self::level(size);
-        // Round up to a whole step of this level's classes: the quotient lies in
-        // `SL ..= 2·SL` from `2^SHIFT` on (`2·SL` is the next level's first class) and below
-        // `SL` under it (a step of WORD divides every size exactly). One bit scan, where
-        // rounding then calling `floor` would take two.
-        let step_log2 = log - Self::SL_LOG2;
+        // Round up to a whole step: one bit scan, where rounding then calling `floor`
+        // would take two. Below 2^SHIFT the step (WORD) divides every size exactly.
+        let step_log2 = Self::step_log2(size);
         // Cannot overflow: size <= MAX_BLOCK < usize::MAX / 2 and the step is <= size.
         let quotient = (size + ((1usize << step_log2) - 1)) >> step_log2;
-        let fl = fl_base + (quotient >> (Self::SL_LOG2 + 1));
+        let (fl, sl) = Self::class(step_log2, quotient);
         // Above the top class: the rounded size would exceed MAX_BLOCK.
         if fl >= FL {
             return None;
         }
-        Some((fl, quotient & (SL - 1)))
+        Some((fl, sl))
     }
 
     /// The smallest size class `(fl, sl)` holds.

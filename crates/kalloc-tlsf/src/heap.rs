@@ -405,16 +405,43 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     /// a pointer misaligned for `layout` or outside every pool.
     #[inline(always)]
     fn locate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<Block, Error> {
+        let addr = Self::payload_addr(ptr, layout)?;
+        match self.window.block(addr) {
+            Some(block) => Ok(block),
+            None => self.move_window(addr).ok_or(Error::ForeignPointer),
+        }
+    }
+
+    /// The address of payload `ptr`, refused when it is not aligned to a word and to
+    /// `layout`: no allocation of this heap is.
+    #[inline(always)]
+    fn payload_addr(ptr: NonNull<u8>, layout: Layout) -> Result<usize, Error> {
         let addr = ptr.as_ptr().addr();
         // One mask for both the word and the layout's alignment (a `%` would divide: the
         // compiler does not know a Layout's alignment is a power of two).
         if addr & ((layout.align() - 1) | (WORD - 1)) != 0 {
             return Err(Error::ForeignPointer);
         }
-        match self.window.block(addr) {
-            Some(block) => Ok(block),
-            None => self.move_window(addr).ok_or(Error::ForeignPointer),
+        Ok(addr)
+    }
+
+    /// [`locate`](Self::locate), reading ahead where a block of `predicted` bytes would
+    /// have its successor (see [`Window::block_looking_ahead`]).
+    #[inline(always)]
+    fn locate_looking_ahead(
+        &mut self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        predicted: usize,
+    ) -> Result<(Block, Lookahead), Error> {
+        let addr = Self::payload_addr(ptr, layout)?;
+        if let Some(found) = self.window.block_looking_ahead(addr, predicted) {
+            return Ok(found);
         }
+        self.move_window(addr).ok_or(Error::ForeignPointer)?;
+        self.window
+            .block_looking_ahead(addr, predicted)
+            .ok_or(Error::ForeignPointer)
     }
 
     /// The header of the block `locate` found for a payload allocated for `layout`, after
@@ -531,12 +558,10 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         if layout.size() == 0 {
             return Ok(());
         }
-        let block = self.locate(ptr, layout)?;
         // The successor's header is where `alloc` put it unless the block kept a remainder
         // too small to split: ask for it now, in parallel with the block's own header.
-        let ahead = self
-            .window
-            .look_ahead(block, Self::predicted_size(layout.size()));
+        let predicted = Self::predicted_size(layout.size());
+        let (block, ahead) = self.locate_looking_ahead(ptr, layout, predicted)?;
         // SAFETY: forwarded from the caller; `locate` found the block's position.
         let header = unsafe { Self::used_header(block, layout) }?;
         // SAFETY: a used block with this header; nothing was written since the look-ahead.

@@ -190,12 +190,10 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
         // SAFETY: `fl < FL` (caller).
         let (heads, sl_bitmap) = unsafe { self.level(fl) };
         heads[sl & (SL - 1)] = head;
-        if head.is_none() {
-            *sl_bitmap &= !(1 << sl);
-            if *sl_bitmap == 0 {
-                self.fl_bitmap &= !(1 << fl);
-            }
-        }
+        // Whether the list just emptied is as unpredictable as the request sizes: the bits
+        // are cleared without a branch (a `true` clears, a `false` clears nothing).
+        *sl_bitmap &= !(usize::from(head.is_none()) << sl);
+        self.fl_bitmap &= !(usize::from(*sl_bitmap == 0) << fl);
     }
 }
 

@@ -110,34 +110,41 @@ impl Lookahead {
 }
 
 impl Window {
-    /// Reads the word `size` bytes above `block` (which this window returned), where the
-    /// successor of a `size`-byte block would have its header, or `block`'s own header if
-    /// that lies past the pool's trailer. Issued before the header of `block` is known, it
+    /// [`block`](Window::block), and the word where the block's successor would start if
+    /// the block were `size` bytes (its own header when that position lies past the
+    /// pool's last payload). Issued before the header of the block is known, the read
     /// overlaps the two memory accesses; [`Lookahead::header_of`] uses it only when the
     /// guess was right.
     #[inline(always)]
-    pub(crate) fn look_ahead(&self, block: Block, size: usize) -> Lookahead {
-        // `block` lies at offset < len from `base`; the trailer at offset len + HEADER.
-        // Neither sum can wrap: both are below the pool's end.
-        let offset = block.addr() - self.base.as_ptr().addr();
-        let ahead = if size <= self.len + HEADER - offset {
-            size
-        } else {
-            0
+    pub(crate) fn block_looking_ahead(
+        &self,
+        payload: usize,
+        size: usize,
+    ) -> Option<(Block, Lookahead)> {
+        let offset = payload.wrapping_sub(self.first);
+        if offset >= self.len {
+            return None;
+        }
+        // The block's header lies at `offset` from `base`; `offset + ahead <= len` keeps
+        // the guess before the trailer (at `len + HEADER`).
+        let ahead = if size <= self.len - offset { size } else { 0 };
+        // SAFETY: `offset < len`: the header `base + offset` lies in the pool `base` points
+        // into, and so does `base + offset + ahead`, which is at most `base + len`.
+        // Both are word-aligned, like every payload and size the heap checks.
+        let (block, at) = unsafe {
+            let block = Block::at(self.base.add(offset));
+            (block, block.offset(ahead))
         };
-        // SAFETY: `offset + ahead` is at most the trailer's offset, so `at` lies in the pool
-        // `base` points into, word-aligned like every block position and size.
-        let at = unsafe { block.offset(ahead) };
         // SAFETY: `at` is an aligned word of pool memory the heap may read (above). Read as
-        // `MaybeUninit`: when the guess is wrong it may be uninitialised payload. Volatile, so
-        // the compiler neither drops this read nor merges it with the later header read.
+        // `MaybeUninit`: when the guess is wrong it may be uninitialised payload. Volatile,
+        // so the compiler neither drops this read nor merges it with the later header read.
         let word = unsafe {
             at.ptr()
                 .cast::<MaybeUninit<usize>>()
                 .as_ptr()
                 .read_volatile()
         };
-        Lookahead { at, word }
+        Some((block, Lookahead { at, word }))
     }
 }
 

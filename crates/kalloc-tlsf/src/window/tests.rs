@@ -182,7 +182,11 @@ fn a_right_guess_reads_the_successors_header_ahead() {
     // between the look-ahead and its use.
     unsafe {
         let successor = block.offset(block.size());
-        let ahead = heap.window.look_ahead(block, block.size());
+        let (found, ahead) = heap
+            .window
+            .block_looking_ahead(a.as_ptr().addr(), block.size())
+            .unwrap();
+        assert_eq!(found, block);
         assert_eq!(ahead.header_of(successor), successor.header());
         heap.free(a, l).unwrap();
     }
@@ -214,7 +218,10 @@ fn a_block_that_kept_a_remainder_frees_and_merges_despite_the_wrong_guess() {
     // SAFETY: `b` is live; the guessed word lies inside its block.
     unsafe {
         let successor = block.offset(block.size());
-        let ahead = heap.window.look_ahead(block, 7 * WORD);
+        let (_, ahead) = heap
+            .window
+            .block_looking_ahead(b.as_ptr().addr(), 7 * WORD)
+            .unwrap();
         assert_eq!(ahead.header_of(successor), successor.header());
     }
     // SAFETY: as above.
@@ -248,7 +255,10 @@ fn a_guess_past_the_pool_reads_nothing_outside_it() {
     unsafe {
         assert_eq!(heap.free(ptr, layout(1 << 20, WORD)), Err(Error::WrongSize));
         let block = heap.window.block(ptr.as_ptr().addr()).unwrap();
-        let ahead = heap.window.look_ahead(block, usize::MAX / 2);
+        let (_, ahead) = heap
+            .window
+            .block_looking_ahead(ptr.as_ptr().addr(), usize::MAX / 2)
+            .unwrap();
         let successor = block.offset(block.size());
         assert_eq!(ahead.header_of(successor), successor.header());
     }
