@@ -18,6 +18,7 @@
 
 use buddy_system_allocator::FrameAllocator;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use kalloc_benches::trace::ROTATION;
 use kalloc_block::{BLOCK_SIZE, BlockAllocator, Owner};
 use kalloc_fuzz::memory::AlignedMemory;
 use kalloc_fuzz::rng::Rng;
@@ -153,21 +154,27 @@ fn bench<S: Subject>(
     c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
     mut subject: S,
-    steps: &[Step],
+    traces: &[Vec<Step>],
 ) {
     let mut table = vec![None; BLOCKS];
+    let mut turn = 0;
     c.bench_function(name, |b| {
         b.iter(|| {
-            replay(&mut subject, black_box(steps), &mut table);
+            turn = (turn + 1) % traces.len();
+            replay(&mut subject, black_box(&traces[turn]), &mut table);
             black_box(&table);
         });
     });
 }
 
 fn block_churn(c: &mut Criterion) {
-    let steps = trace(0xB10C);
+    // Distinct traces in turn, so the branch predictor cannot learn the sequence of
+    // allocations and frees (see `kalloc_benches::trace::Rotation`).
+    let traces: Vec<Vec<Step>> = (0..ROTATION as u64).map(|i| trace(0xB10C + i)).collect();
+    let steps = &traces[..];
+    let mean = traces.iter().map(Vec::len).sum::<usize>() / traces.len();
     let mut group = c.benchmark_group("block/churn-255");
-    group.throughput(Throughput::Elements(steps.len() as u64));
+    group.throughput(Throughput::Elements(mean as u64));
 
     let mut memory = AlignedMemory::new(BLOCKS * BLOCK_SIZE, BLOCK_SIZE);
     let allocator = BlockAllocator::new(memory.bytes()).expect("255 blocks");
@@ -175,7 +182,7 @@ fn block_churn(c: &mut Criterion) {
         allocator,
         owner: Owner::new(),
     };
-    bench(&mut group, "kalloc-block", kalloc, &steps);
+    bench(&mut group, "kalloc-block", kalloc, steps);
 
     let mut frames = FrameAllocator::new();
     frames.add_frame(0, BLOCKS);
@@ -183,7 +190,7 @@ fn block_churn(c: &mut Criterion) {
         &mut group,
         "buddy_system_allocator::FrameAllocator",
         Frames(frames),
-        &steps,
+        steps,
     );
 
     let mut stack_memory = AlignedMemory::new(BLOCKS * BLOCK_SIZE, BLOCK_SIZE);
@@ -191,10 +198,10 @@ fn block_churn(c: &mut Criterion) {
         &mut group,
         "Vec free stack",
         FreeStack::new(&mut stack_memory),
-        &steps,
+        steps,
     );
     let indexes = IndexStack((0..BLOCKS).rev().collect());
-    bench(&mut group, "Vec index stack", indexes, &steps);
+    bench(&mut group, "Vec index stack", indexes, steps);
     group.finish();
 }
 

@@ -13,11 +13,12 @@
 //!
 //! Traces come from `kalloc_benches::trace::churn` (sizes 8 B to 4 KiB, log-uniform;
 //! alignments mostly 8, up to 64; 10% reallocs), generated once per seed and replayed
-//! identically by every allocator. Every trace frees everything, so each allocator is built
-//! once and replays the trace again and again.
+//! identically by every allocator: a `Rotation` of distinct traces, one per iteration in
+//! turn, so the branch predictor cannot learn the sequence (see `Rotation`). Every trace
+//! frees everything, so each allocator is built once and replays trace after trace.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use kalloc_benches::trace::{Mix, Op, churn};
+use kalloc_benches::trace::{Mix, Op, Rotation};
 use kalloc_core::ByteHeap;
 use kalloc_sync::{BackoffLock, DefaultRawLock, Locked};
 use kalloc_tlsf::Tlsf;
@@ -149,91 +150,101 @@ fn talc<R: talc::lock_api::RawMutex>(memory: &mut [u8]) -> TalcLock<R, Manual> {
     heap
 }
 
+/// Replays every trace of `rotation` once on `heap` through `replay`, checking that none
+/// is refused (the benchmark then measures successes only).
+fn replays_cleanly(rotation: &Rotation, mut replay: impl FnMut(&[Op]) -> usize) {
+    for ops in rotation.traces() {
+        assert_eq!(replay(ops), 0, "a request was refused");
+    }
+}
+
 fn single_thread(c: &mut Criterion) {
-    let ops = churn(0x5_1ac, LIVE, STEPS, MIX);
+    let mut rotation = Rotation::churn(0x5_1ac, LIVE, STEPS, MIX);
     let mut table = Table::new();
     let mut memory = vec![0u8; MEMORY];
     let mut group = c.benchmark_group("sync single-thread");
-    group.throughput(Throughput::Elements(ops.len() as u64));
+    group.throughput(Throughput::Elements(rotation.mean_len() as u64));
     group.warm_up_time(Duration::from_secs(1));
     let case = format!("{}k live", LIVE / 1000);
 
     {
         let mut heap = tlsf(&mut memory);
-        assert_eq!(replay_bare(&mut heap, &ops, &mut table), 0);
+        replays_cleanly(&rotation, |ops| replay_bare(&mut heap, ops, &mut table));
         group.bench_function(BenchmarkId::new("kalloc-tlsf bare", &case), |b| {
-            b.iter(|| black_box(replay_bare(&mut heap, black_box(&ops), &mut table)));
+            b.iter(|| black_box(replay_bare(&mut heap, rotation.next_trace(), &mut table)));
         });
     }
     {
         let heap: Locked<Tlsf<'_>> = Locked::new(tlsf(&mut memory));
-        assert_eq!(replay_global(&heap, &ops, &mut table), 0);
+        replays_cleanly(&rotation, |ops| replay_global(&heap, ops, &mut table));
         group.bench_function(BenchmarkId::new("kalloc-sync spin", &case), |b| {
-            b.iter(|| black_box(replay_global(&heap, black_box(&ops), &mut table)));
+            b.iter(|| black_box(replay_global(&heap, rotation.next_trace(), &mut table)));
         });
     }
     {
         let heap: Locked<Tlsf<'_>, BackoffLock> = Locked::new(tlsf(&mut memory));
-        assert_eq!(replay_global(&heap, &ops, &mut table), 0);
+        replays_cleanly(&rotation, |ops| replay_global(&heap, ops, &mut table));
         group.bench_function(BenchmarkId::new("kalloc-sync backoff", &case), |b| {
-            b.iter(|| black_box(replay_global(&heap, black_box(&ops), &mut table)));
+            b.iter(|| black_box(replay_global(&heap, rotation.next_trace(), &mut table)));
         });
     }
     {
         let heap = talc::<DefaultRawLock>(&mut memory);
-        assert_eq!(replay_global(&heap, &ops, &mut table), 0);
+        replays_cleanly(&rotation, |ops| replay_global(&heap, ops, &mut table));
         group.bench_function(BenchmarkId::new("talc TalcLock spin", &case), |b| {
-            b.iter(|| black_box(replay_global(&heap, black_box(&ops), &mut table)));
+            b.iter(|| black_box(replay_global(&heap, rotation.next_trace(), &mut table)));
         });
     }
     {
         let heap = talc::<BackoffLock>(&mut memory);
-        assert_eq!(replay_global(&heap, &ops, &mut table), 0);
+        replays_cleanly(&rotation, |ops| replay_global(&heap, ops, &mut table));
         group.bench_function(BenchmarkId::new("talc TalcLock backoff", &case), |b| {
-            b.iter(|| black_box(replay_global(&heap, black_box(&ops), &mut table)));
+            b.iter(|| black_box(replay_global(&heap, rotation.next_trace(), &mut table)));
         });
     }
     group.finish();
 }
 
-/// Times two threads that each replay their own trace `iters` times on `heap`, started
+/// Times two threads that each replay `iters` traces of their own rotation on `heap`, started
 /// together at a barrier: from the earlier start to the later finish. Spawning the helper
 /// thread happens before the clock starts, and neither thread gets a head start while the
 /// other is still being created, so the two really do contend for the lock.
 fn two_threads<A: GlobalAlloc + Sync>(
     heap: &A,
-    traces: &[Vec<Op>; 2],
+    rotations: &mut [Rotation; 2],
     tables: &mut [Table; 2],
     iters: u64,
 ) -> Duration {
     let [left, right] = tables;
+    let [first, second] = rotations;
     let start_line = Barrier::new(2);
-    let replay = |ops: &[Op], table: &mut Table| {
+    let replay = |rotation: &mut Rotation, table: &mut Table| {
         start_line.wait();
         let start = Instant::now();
         for _ in 0..iters {
-            assert_eq!(replay_global(heap, ops, table), 0);
+            assert_eq!(replay_global(heap, rotation.next_trace(), table), 0);
         }
         (start, Instant::now())
     };
     let ((other_start, other_end), (my_start, my_end)) = std::thread::scope(|scope| {
-        let other = scope.spawn(|| replay(&traces[0], left));
-        let mine = replay(&traces[1], right);
+        let other = scope.spawn(|| replay(first, left));
+        let mine = replay(second, right);
         (other.join().expect("replay thread"), mine)
     });
     other_end.max(my_end) - other_start.min(my_start)
 }
 
 fn contended(c: &mut Criterion) {
-    let traces = [
-        churn(0x5_1ac, LIVE, STEPS, MIX),
-        churn(0x5_1ad, LIVE, STEPS, MIX),
+    // Seeds far apart: the two threads' rotations share no trace.
+    let mut rotations = [
+        Rotation::churn(0x5_1ac, LIVE, STEPS, MIX),
+        Rotation::churn(0x6_1ac, LIVE, STEPS, MIX),
     ];
     let mut tables = [Table::new(), Table::new()];
     let mut memory = vec![0u8; MEMORY];
     let mut group = c.benchmark_group("sync two-threads");
     group.throughput(Throughput::Elements(
-        (traces[0].len() + traces[1].len()) as u64,
+        (rotations[0].mean_len() + rotations[1].mean_len()) as u64,
     ));
     group.warm_up_time(Duration::from_secs(1));
     let case = format!("2x{}k live", LIVE / 1000);
@@ -241,27 +252,27 @@ fn contended(c: &mut Criterion) {
     {
         let heap: Locked<Tlsf<'_>> = Locked::new(tlsf(&mut memory));
         group.bench_function(BenchmarkId::new("kalloc-sync spin", &case), |b| {
-            b.iter_custom(|iters| two_threads(&heap, &traces, &mut tables, iters));
+            b.iter_custom(|iters| two_threads(&heap, &mut rotations, &mut tables, iters));
         });
         assert_eq!(heap.counters().failures, 0);
     }
     {
         let heap: Locked<Tlsf<'_>, BackoffLock> = Locked::new(tlsf(&mut memory));
         group.bench_function(BenchmarkId::new("kalloc-sync backoff", &case), |b| {
-            b.iter_custom(|iters| two_threads(&heap, &traces, &mut tables, iters));
+            b.iter_custom(|iters| two_threads(&heap, &mut rotations, &mut tables, iters));
         });
         assert_eq!(heap.counters().failures, 0);
     }
     {
         let heap = talc::<DefaultRawLock>(&mut memory);
         group.bench_function(BenchmarkId::new("talc TalcLock spin", &case), |b| {
-            b.iter_custom(|iters| two_threads(&heap, &traces, &mut tables, iters));
+            b.iter_custom(|iters| two_threads(&heap, &mut rotations, &mut tables, iters));
         });
     }
     {
         let heap = talc::<BackoffLock>(&mut memory);
         group.bench_function(BenchmarkId::new("talc TalcLock backoff", &case), |b| {
-            b.iter_custom(|iters| two_threads(&heap, &traces, &mut tables, iters));
+            b.iter_custom(|iters| two_threads(&heap, &mut rotations, &mut tables, iters));
         });
     }
     group.finish();

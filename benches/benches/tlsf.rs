@@ -5,8 +5,9 @@
 //! Traces come from `kalloc_benches::trace::churn` (sizes 8 B to 256 KiB, log-uniform so
 //! small requests dominate; 90% of alignments 8, the rest 16 to 4096): fill the live
 //! slots, churn twice as many steps, free everything. One iteration replays a whole trace
-//! on a fresh heap over the same memory (twice the trace's peak live bytes, rounded up to a
-//! power of two); every heap replays the identical trace. buddy_system_allocator and
+//! on a fresh heap over the same memory (twice the largest peak of live bytes, rounded up
+//! to a power of two), the next trace of a `Rotation` each time so the branch predictor
+//! cannot learn the sequence (see `Rotation`); every heap replays the identical traces. buddy_system_allocator and
 //! linked_list_allocator run the 4 thousand case only: at 32 thousand a single replay takes
 //! them over 10 seconds.
 
@@ -14,7 +15,7 @@ use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, 
 use kalloc_benches::heaps::{
     Buddy, Heap, KallocTlsf, LinkedList, Memory, Replay, Rlsf, Talc, replay,
 };
-use kalloc_benches::trace::{Mix, Op, churn};
+use kalloc_benches::trace::{Mix, Op, Rotation};
 use std::alloc::Layout;
 use std::hint::black_box;
 use std::ptr::NonNull;
@@ -41,16 +42,16 @@ fn peak_bytes(ops: &[Op], slots: usize) -> usize {
     peak
 }
 
-/// Benchmarks heap `H` on `ops`, after checking it replays them without a refusal.
+/// Benchmarks heap `H` on the traces of `rotation`, after noting any it refuses.
 fn bench_heap<H: Heap>(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     case: &str,
-    ops: &[Op],
+    rotation: &mut Rotation,
     slots: usize,
     memory: &mut Memory,
 ) {
     let mut table: Vec<Option<(NonNull<u8>, Layout)>> = vec![None; slots];
-    {
+    for ops in rotation.traces() {
         let mut heap: H = memory.heap();
         let outcome = replay(&mut heap, ops, &mut table);
         if outcome != Replay::default() {
@@ -63,9 +64,9 @@ fn bench_heap<H: Heap>(
     }
     group.bench_function(BenchmarkId::new(H::NAME, case), |b| {
         b.iter_batched_ref(
-            // The trace frees everything, so the table is empty again after each replay.
+            // Every trace frees everything, so the table is empty again after each replay.
             || memory.heap::<H>(),
-            |heap| black_box(replay(heap, black_box(ops), &mut table)),
+            |heap| black_box(replay(heap, rotation.next_trace(), &mut table)),
             BatchSize::PerIteration,
         );
     });
@@ -88,18 +89,25 @@ fn traces(c: &mut Criterion) {
                 max_align: 4096,
                 realloc_percent,
             };
-            let ops = churn(0x71_5f, live, 2 * live, mix);
-            let mut memory = Memory::new((2 * peak_bytes(&ops, live)).next_power_of_two());
+            let mut rotation = Rotation::churn(0x71_5f, live, 2 * live, mix);
+            let peak = rotation
+                .traces()
+                .iter()
+                .map(|ops| peak_bytes(ops, live))
+                .max()
+                .unwrap_or(0);
+            let mut memory = Memory::new((2 * peak).next_power_of_two());
             let case = format!("{}k live", live / 1000);
-            group.throughput(Throughput::Elements(ops.len() as u64));
-            bench_heap::<KallocTlsf>(&mut group, &case, &ops, live, &mut memory);
-            bench_heap::<Rlsf>(&mut group, &case, &ops, live, &mut memory);
-            bench_heap::<Talc>(&mut group, &case, &ops, live, &mut memory);
+            group.throughput(Throughput::Elements(rotation.mean_len() as u64));
+            let rotation = &mut rotation;
+            bench_heap::<KallocTlsf>(&mut group, &case, rotation, live, &mut memory);
+            bench_heap::<Rlsf>(&mut group, &case, rotation, live, &mut memory);
+            bench_heap::<Talc>(&mut group, &case, rotation, live, &mut memory);
             if live <= 4_000 {
                 // At 32 thousand live allocations one replay takes these two 10 s and more
                 // (they are not O(1)); they are measured at 4 thousand only.
-                bench_heap::<Buddy>(&mut group, &case, &ops, live, &mut memory);
-                bench_heap::<LinkedList>(&mut group, &case, &ops, live, &mut memory);
+                bench_heap::<Buddy>(&mut group, &case, rotation, live, &mut memory);
+                bench_heap::<LinkedList>(&mut group, &case, rotation, live, &mut memory);
             }
         }
         group.finish();
