@@ -188,10 +188,12 @@ fn write_page(
     );
     page.push_str(
         "Every job is one criterion group: kalloc and its peers replay the same deterministic \
-         trace in the same run, so compare ratios, not absolute times (the machine is shared \
-         and noisy). \"median per op\" is criterion's median time per iteration divided by the \
-         operations in one iteration; \"vs best peer\" compares with the fastest \
-         non-kalloc allocator in the same case.\n\n",
+         traces in the same run, so compare ratios, not absolute times (the machine is shared \
+         and noisy). The random alloc/free workloads (block, sync, tlsf) cycle through 16 \
+         distinct traces, one per iteration, so the branch predictor cannot memorise a \
+         sequence (see `kalloc_benches::trace::Rotation`). \"median per op\" is criterion's \
+         median time per iteration divided by the operations in one iteration; \"vs best \
+         peer\" compares with the fastest non-kalloc allocator in the same case.\n\n",
     );
     if quick {
         page.push_str("This is a `--quick` run: few, short samples. Run `cargo xtask bench` for the full measurement.\n\n");

@@ -70,27 +70,14 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
     #[inline(always)]
     pub(crate) fn floor(size: usize) -> (usize, usize) {
         debug_assert!(size <= Self::MAX_BLOCK && size % WORD == 0);
-        let step_log2 = Self::step_log2(size);
-        Self::class(step_log2, size >> step_log2)
-    }
-
-    /// `log2` of the step between `size`'s classes: `log2 size - log2 SL` from `2^SHIFT`
-    /// on, `WORD_LOG2` below it (where every class is one size). Branchless, like
-    /// everything here: sizes below and above `2^SHIFT` alternate unpredictably, and a
-    /// mispredicted branch costs more than the bit scan on `size | 2^SHIFT` does.
-    #[inline(always)]
-    fn step_log2(size: usize) -> u32 {
-        (size | (1 << Self::SHIFT)).ilog2() - Self::SL_LOG2
-    }
-
-    /// The class of a size of `quotient` steps of `2^step_log2` bytes: a quotient below
-    /// `SL` is first level 0 (sizes under `2^SHIFT`, step WORD); `SL .. 2·SL` is first level
-    /// `step_log2 - WORD_LOG2 + 1`; `2·SL`, a size rounded up to the next power of two,
-    /// carries into the level above by itself.
-    #[inline(always)]
-    fn class(step_log2: u32, quotient: usize) -> (usize, usize) {
-        let fl = (step_log2 - WORD_LOG2) as usize + (quotient >> Self::SL_LOG2);
-        (fl, quotient & (SL - 1))
+        if size < 1 << Self::SHIFT {
+            (0, (size >> WORD_LOG2) & (SL - 1))
+        } else {
+            let log = size.ilog2();
+            let fl = (log - Self::SHIFT + 1) as usize;
+            let sl = (size >> (log - Self::SL_LOG2)) & (SL - 1);
+            (fl, sl)
+        }
     }
 
     /// The first class whose every block holds at least `size` bytes, or `None` when that
@@ -98,17 +85,22 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
     #[inline(always)]
     pub(crate) fn ceil(size: usize) -> Option<(usize, usize)> {
         debug_assert!(size <= Self::MAX_BLOCK && size % WORD == 0);
-        // Round up to a whole step: one bit scan, where rounding then calling `floor`
-        // would take two. Below 2^SHIFT the step (WORD) divides every size exactly.
-        let step_log2 = Self::step_log2(size);
+        if size < 1 << Self::SHIFT {
+            return Some((0, size >> WORD_LOG2));
+        }
+        let log = size.ilog2();
+        // Round up to a whole step of this power of two's classes: the quotient lies in
+        // `SL ..= 2·SL`, and `2·SL` is the next power of two's first class. One bit scan,
+        // where rounding then calling `floor` would take two.
+        let step_log2 = log - Self::SL_LOG2;
         // Cannot overflow: size <= MAX_BLOCK < usize::MAX / 2 and the step is <= size.
         let quotient = (size + ((1usize << step_log2) - 1)) >> step_log2;
-        let (fl, sl) = Self::class(step_log2, quotient);
+        let fl = (log - Self::SHIFT + 1) as usize + (quotient >> (Self::SL_LOG2 + 1));
         // Above the top class: the rounded size would exceed MAX_BLOCK.
         if fl >= FL {
             return None;
         }
-        Some((fl, sl))
+        Some((fl, quotient & (SL - 1)))
     }
 
     /// The smallest size class `(fl, sl)` holds.
