@@ -1,10 +1,11 @@
 //! kalloc-block against buddy_system_allocator's `FrameAllocator` and a plain `Vec` free
 //! stack: random single-block alloc/free with up to 255 live blocks.
 //!
-//! One trace, generated once from a fixed seed and replayed identically by every subject:
-//! 255 slots, each step picks a random slot and frees its block if it holds one, or
-//! allocates one into it if not (so the live count wanders around half, up to 255); the
-//! trace ends by freeing what is left. One measured iteration replays the whole trace.
+//! Sixteen traces (a `Rotation`), generated once from fixed seeds and replayed identically
+//! by every subject: 255 slots, each step picks a random slot and frees its block if it
+//! holds one, or allocates one into it if not (so the live count wanders around half, up to
+//! 255); a trace ends by freeing what is left. One measured iteration replays the next
+//! trace in turn, so the branch predictor cannot learn the sequence.
 //!
 //! Every subject runs the same `replay` loop with the same `black_box` use; kalloc-block
 //! and the `Vec` stack both hand out block pointers (`FrameAllocator` hands out frame
@@ -18,7 +19,7 @@
 
 use buddy_system_allocator::FrameAllocator;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kalloc_benches::trace::ROTATION;
+use kalloc_benches::trace::Rotation;
 use kalloc_block::{BLOCK_SIZE, BlockAllocator, Owner};
 use kalloc_fuzz::memory::AlignedMemory;
 use kalloc_fuzz::rng::Rng;
@@ -154,14 +155,12 @@ fn bench<S: Subject>(
     c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
     mut subject: S,
-    traces: &[Vec<Step>],
+    rotation: &mut Rotation<Step>,
 ) {
     let mut table = vec![None; BLOCKS];
-    let mut turn = 0;
     c.bench_function(name, |b| {
         b.iter(|| {
-            turn = (turn + 1) % traces.len();
-            replay(&mut subject, black_box(&traces[turn]), &mut table);
+            replay(&mut subject, black_box(rotation.next_trace()), &mut table);
             black_box(&table);
         });
     });
@@ -170,11 +169,9 @@ fn bench<S: Subject>(
 fn block_churn(c: &mut Criterion) {
     // Distinct traces in turn, so the branch predictor cannot learn the sequence of
     // allocations and frees (see `kalloc_benches::trace::Rotation`).
-    let traces: Vec<Vec<Step>> = (0..ROTATION as u64).map(|i| trace(0xB10C + i)).collect();
-    let steps = &traces[..];
-    let mean = traces.iter().map(Vec::len).sum::<usize>() / traces.len();
+    let mut rotation = Rotation::generate(0xB10C, trace);
     let mut group = c.benchmark_group("block/churn-255");
-    group.throughput(Throughput::Elements(mean as u64));
+    group.throughput(Throughput::Elements(rotation.mean_len() as u64));
 
     let mut memory = AlignedMemory::new(BLOCKS * BLOCK_SIZE, BLOCK_SIZE);
     let allocator = BlockAllocator::new(memory.bytes()).expect("255 blocks");
@@ -182,7 +179,7 @@ fn block_churn(c: &mut Criterion) {
         allocator,
         owner: Owner::new(),
     };
-    bench(&mut group, "kalloc-block", kalloc, steps);
+    bench(&mut group, "kalloc-block", kalloc, &mut rotation);
 
     let mut frames = FrameAllocator::new();
     frames.add_frame(0, BLOCKS);
@@ -190,7 +187,7 @@ fn block_churn(c: &mut Criterion) {
         &mut group,
         "buddy_system_allocator::FrameAllocator",
         Frames(frames),
-        steps,
+        &mut rotation,
     );
 
     let mut stack_memory = AlignedMemory::new(BLOCKS * BLOCK_SIZE, BLOCK_SIZE);
@@ -198,10 +195,10 @@ fn block_churn(c: &mut Criterion) {
         &mut group,
         "Vec free stack",
         FreeStack::new(&mut stack_memory),
-        steps,
+        &mut rotation,
     );
     let indexes = IndexStack((0..BLOCKS).rev().collect());
-    bench(&mut group, "Vec index stack", indexes, steps);
+    bench(&mut group, "Vec index stack", indexes, &mut rotation);
     group.finish();
 }
 

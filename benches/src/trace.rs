@@ -96,7 +96,8 @@ pub fn churn(seed: u64, live: usize, steps: usize, mix: Mix) -> Vec<Op> {
 /// comes back before some hundred thousand operations later.
 pub const ROTATION: usize = 16;
 
-/// [`ROTATION`] distinct [`churn`] traces of one workload, replayed in turn.
+/// [`ROTATION`] distinct traces of one workload (of [`churn`] operations, or of a bench's
+/// own step type), replayed in turn.
 ///
 /// Why not one trace, replayed over and over? Because the CPU learns it. A trace of ten
 /// thousand operations repeated for seconds lets the branch predictor memorise the
@@ -108,8 +109,8 @@ pub const ROTATION: usize = 16;
 /// reversed the verdict on a branchless rewrite). A kernel heap never sees its requests
 /// twice, so benchmarks that replay random workloads cycle through a rotation.
 #[derive(Clone, Debug)]
-pub struct Rotation {
-    traces: Vec<Vec<Op>>,
+pub struct Rotation<T = Op> {
+    traces: Vec<Vec<T>>,
     next: usize,
 }
 
@@ -117,14 +118,22 @@ impl Rotation {
     /// [`ROTATION`] traces of `churn(seed + i, live, steps, mix)`.
     #[must_use]
     pub fn churn(seed: u64, live: usize, steps: usize, mix: Mix) -> Rotation {
+        Rotation::generate(seed, |seed| churn(seed, live, steps, mix))
+    }
+}
+
+impl<T> Rotation<T> {
+    /// [`ROTATION`] traces made by `trace(seed + i)`.
+    pub fn generate(seed: u64, trace: impl FnMut(u64) -> Vec<T>) -> Rotation<T> {
         let traces = (0..ROTATION as u64)
-            .map(|i| churn(seed.wrapping_add(i), live, steps, mix))
+            .map(|i| seed.wrapping_add(i))
+            .map(trace)
             .collect();
         Rotation { traces, next: 0 }
     }
 
     /// The next trace in turn (the first after the last).
-    pub fn next_trace(&mut self) -> &[Op] {
+    pub fn next_trace(&mut self) -> &[T] {
         let trace = &self.traces[self.next];
         self.next = (self.next + 1) % self.traces.len();
         trace
@@ -132,7 +141,7 @@ impl Rotation {
 
     /// Every trace, in turn order.
     #[must_use]
-    pub fn traces(&self) -> &[Vec<Op>] {
+    pub fn traces(&self) -> &[Vec<T>] {
         &self.traces
     }
 

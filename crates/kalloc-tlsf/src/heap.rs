@@ -159,7 +159,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
 
     /// The size `alloc` gives a block for a `size`-byte request, when the block it carved
     /// from had no remainder too small to split off: [`block_size`](Self::block_size)
-    /// without the checks. Any value is safe to pass to [`Window::look_ahead`].
+    /// without the checks. Any value is safe to pass to [`Window::block_looking_ahead`].
     #[inline(always)]
     fn predicted_size(size: usize) -> usize {
         // A `Layout` size is at most isize::MAX: the sum cannot wrap.

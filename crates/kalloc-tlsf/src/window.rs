@@ -63,18 +63,23 @@ impl Window {
         self.len != 0 && self.base == base
     }
 
+    /// The offset from `base` of the header of the block whose payload is at `payload`
+    /// (`payload - first`), if that address lies in this pool's payload range: then it is
+    /// below `len`, so the header lies before the trailer of the pool `base` points into.
+    #[inline(always)]
+    fn header_offset(&self, payload: usize) -> Option<usize> {
+        let offset = payload.wrapping_sub(self.first);
+        (offset < self.len).then_some(offset)
+    }
+
     /// The block whose payload is at `payload`, if that address lies in this pool's
     /// payload range; its pointer carries the pool's provenance.
     #[inline(always)]
     pub(crate) fn block(&self, payload: usize) -> Option<Block> {
-        let offset = payload.wrapping_sub(self.first);
-        if offset < self.len {
-            // SAFETY: `offset < len`: the header `base + offset` (= payload - HEADER) lies
-            // before the trailer of the pool `base` points into.
-            Some(Block::at(unsafe { self.base.add(offset) }))
-        } else {
-            None
-        }
+        let offset = self.header_offset(payload)?;
+        // SAFETY: `header_offset` puts the header `base + offset` (= payload - HEADER)
+        // before the trailer of the pool `base` points into.
+        Some(Block::at(unsafe { self.base.add(offset) }))
     }
 }
 
@@ -101,7 +106,10 @@ impl Lookahead {
         if block == self.at {
             // SAFETY: `at` is `block`, a header (caller), so the word read there is an
             // initialised header, and it is current (no write since, caller).
-            unsafe { self.word.assume_init() }
+            let header = unsafe { self.word.assume_init() };
+            // SAFETY: as above; checks the "no write since" half of the contract.
+            debug_assert_eq!(header, unsafe { block.header() }, "stale read-ahead");
+            header
         } else {
             // SAFETY: forwarded from the caller.
             unsafe { block.header() }
@@ -121,15 +129,11 @@ impl Window {
         payload: usize,
         size: usize,
     ) -> Option<(Block, Lookahead)> {
-        let offset = payload.wrapping_sub(self.first);
-        if offset >= self.len {
-            return None;
-        }
-        // The block's header lies at `offset` from `base`; `offset + ahead <= len` keeps
-        // the guess before the trailer (at `len + HEADER`).
+        let offset = self.header_offset(payload)?;
+        // `offset + ahead <= len` keeps the guess before the trailer (at `len + HEADER`).
         let ahead = if size <= self.len - offset { size } else { 0 };
-        // SAFETY: `offset < len`: the header `base + offset` lies in the pool `base` points
-        // into, and so does `base + offset + ahead`, which is at most `base + len`.
+        // SAFETY: `offset < len` (`header_offset`): the header `base + offset` lies in the
+        // pool `base` points into, and so does `base + offset + ahead`, at most `base + len`.
         // Both are word-aligned, like every payload and size the heap checks.
         let (block, at) = unsafe {
             let block = Block::at(self.base.add(offset));

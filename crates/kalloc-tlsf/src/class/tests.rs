@@ -43,8 +43,8 @@ fn every_size_lies_in_its_floor_class_and_below_its_ceil_class() {
     check::<20, 16>();
 }
 
-/// The class mapping written the plain way, one branch for each side of `2^SHIFT`: what
-/// the branchless `floor` and `ceil` must agree with.
+/// The class mapping written independently, the plain way (a division for the rounding):
+/// what `floor` and `ceil`, which use shifts and one bit scan, must agree with.
 fn reference<const FL: usize, const SL: usize>(
     size: usize,
 ) -> ((usize, usize), Option<(usize, usize)>) {
