@@ -7,9 +7,9 @@
 //! slots, churn twice as many steps, free everything. One iteration replays a whole trace
 //! on a fresh heap over the same memory (twice the largest peak of live bytes, rounded up
 //! to a power of two), the next trace of a `Rotation` each time so the branch predictor
-//! cannot learn the sequence (see `Rotation`); every heap replays the identical traces. buddy_system_allocator and
-//! linked_list_allocator run the 4 thousand case only: at 32 thousand a single replay takes
-//! them over 10 seconds.
+//! cannot learn the sequence (see `Rotation`); every heap replays the identical traces.
+//! buddy_system_allocator and linked_list_allocator run the 4 thousand case only: at 32
+//! thousand a single replay takes them over 10 seconds.
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use kalloc_benches::heaps::{

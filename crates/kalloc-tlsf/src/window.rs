@@ -22,7 +22,7 @@
 //! there; a pointer in no pool is refused as foreign, in release builds too.
 
 use crate::block::Block;
-use crate::class::HEADER;
+use crate::class::{HEADER, WORD};
 use crate::pool::Trailer;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
@@ -130,11 +130,18 @@ impl Window {
         size: usize,
     ) -> Option<(Block, Lookahead)> {
         let offset = self.header_offset(payload)?;
-        // `offset + ahead <= len` keeps the guess before the trailer (at `len + HEADER`).
-        let ahead = if size <= self.len - offset { size } else { 0 };
+        // `offset + ahead <= len` keeps the guess before the trailer (at `len + HEADER`);
+        // rounding down to a word keeps it aligned whatever `size` the caller guessed (the
+        // heap's guesses are whole words already, so the mask folds away).
+        let ahead = if size <= self.len - offset {
+            size & !(WORD - 1)
+        } else {
+            0
+        };
         // SAFETY: `offset < len` (`header_offset`): the header `base + offset` lies in the
         // pool `base` points into, and so does `base + offset + ahead`, at most `base + len`.
-        // Both are word-aligned, like every payload and size the heap checks.
+        // Both are word-aligned: the header like every payload the window accepts, `ahead`
+        // by the mask above.
         let (block, at) = unsafe {
             let block = Block::at(self.base.add(offset));
             (block, block.offset(ahead))

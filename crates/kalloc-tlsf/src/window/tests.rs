@@ -187,6 +187,13 @@ fn a_right_guess_reads_the_successors_header_ahead() {
             .block_looking_ahead(a.as_ptr().addr(), block.size())
             .unwrap();
         assert_eq!(found, block);
+        assert_eq!(ahead.at, successor, "the guess is the successor");
+        // A guess off a word boundary is rounded down, never read unaligned (Miri checks).
+        let (_, rounded) = heap
+            .window
+            .block_looking_ahead(a.as_ptr().addr(), block.size() + 1)
+            .unwrap();
+        assert_eq!(rounded.at, successor);
         assert_eq!(ahead.header_of(successor), successor.header());
         heap.free(a, l).unwrap();
     }
@@ -222,6 +229,12 @@ fn a_block_that_kept_a_remainder_frees_and_merges_despite_the_wrong_guess() {
             .window
             .block_looking_ahead(b.as_ptr().addr(), 7 * WORD)
             .unwrap();
+        assert_eq!(
+            ahead.at,
+            block.offset(7 * WORD),
+            "the guess is inside the block"
+        );
+        assert_ne!(ahead.at, successor);
         assert_eq!(ahead.header_of(successor), successor.header());
     }
     // SAFETY: as above.
@@ -259,6 +272,10 @@ fn a_guess_past_the_pool_reads_nothing_outside_it() {
             .window
             .block_looking_ahead(ptr.as_ptr().addr(), usize::MAX / 2)
             .unwrap();
+        assert_eq!(
+            ahead.at, block,
+            "a guess past the pool falls back to the block itself"
+        );
         let successor = block.offset(block.size());
         assert_eq!(ahead.header_of(successor), successor.header());
     }
