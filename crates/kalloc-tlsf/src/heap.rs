@@ -197,6 +197,16 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                 return unsafe { self.lists.pop(fl, sl) };
             }
         }
+        self.take_fit_below(need)
+    }
+
+    /// [`take_fit`](Tlsf::take_fit)'s second chance, when no class whose blocks all fit
+    /// holds a block: the head of `need`'s own class, if it fits. Out of line: it runs
+    /// only when the heap is nearly full, and inline its class computation got hoisted
+    /// into every allocation.
+    #[cold]
+    #[inline(never)]
+    fn take_fit_below(&mut self, need: usize) -> Option<(Block, usize)> {
         let (fl, sl) = Classes::<FL, SL>::floor(need);
         let head = self.lists.head(fl, sl)?;
         // SAFETY: a listed block is a free block of this heap.
