@@ -61,64 +61,46 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
     /// padding an aligned search adds always leaves room for the request itself.
     pub(crate) const MAX_ALIGN: usize = 1usize << (Self::SHIFT as usize + FL - 3);
 
-    /// `log2` of the power of two whose classes hold `size`, counting first level 0 (one
-    /// size per class) as the power `SHIFT`: its classes step by one word, like those of
-    /// the power `SHIFT` itself, so the same formula serves both ranges.
-    #[inline(always)]
-    fn level_log2(size: usize) -> u32 {
-        (size | (1 << Self::SHIFT)).ilog2()
-    }
-
     /// The class holding blocks of `size` bytes (`WORD <= size <= MAX_BLOCK`).
     ///
     /// `sl < SL` always (masked). `fl < FL` for every size up to `MAX_BLOCK`, which every
     /// block of a heap is (pools are capped when added, merges stay inside a pool); the
     /// free lists rely on that to index without a bounds check. A larger size gives
     /// `fl >= FL`: callers outside the lists check the size first or index checked.
-    ///
-    /// No branch on the size's range: request and block sizes are random, so such a branch
-    /// mispredicts about as often as it is taken.
     #[inline(always)]
     pub(crate) fn floor(size: usize) -> (usize, usize) {
-        Self::split(Self::floor_index(size))
-    }
-
-    /// [`floor`](Self::floor) as one index over all classes, `fl·SL + sl`: the position
-    /// of its list head when the heads are laid out level after level.
-    #[inline(always)]
-    pub(crate) fn floor_index(size: usize) -> usize {
         debug_assert!(size <= Self::MAX_BLOCK && size % WORD == 0);
-        let log = Self::level_log2(size);
-        // From 2^SHIFT up, the shifted size lies in `SL .. 2·SL`, which adds the one level
-        // that `log - SHIFT` lacks; below, `log == SHIFT` and it is `size / WORD < SL`.
-        (((log - Self::SHIFT) as usize) << Self::SL_LOG2) + (size >> (log - Self::SL_LOG2))
-    }
-
-    /// The class `(fl, sl)` of an index over all classes.
-    #[inline(always)]
-    pub(crate) const fn split(index: usize) -> (usize, usize) {
-        (index >> Self::SL_LOG2, index & (SL - 1))
+        if size < 1 << Self::SHIFT {
+            (0, (size >> WORD_LOG2) & (SL - 1))
+        } else {
+            let log = size.ilog2();
+            let fl = (log - Self::SHIFT + 1) as usize;
+            let sl = (size >> (log - Self::SL_LOG2)) & (SL - 1);
+            (fl, sl)
+        }
     }
 
     /// The first class whose every block holds at least `size` bytes, or `None` when that
-    /// class would lie above the top one. Without a branch on the range, like `floor`.
+    /// class would lie above the top one.
     #[inline(always)]
     pub(crate) fn ceil(size: usize) -> Option<(usize, usize)> {
         debug_assert!(size <= Self::MAX_BLOCK && size % WORD == 0);
-        let log = Self::level_log2(size);
-        // As in `floor`, with the size rounded up to a whole step of its classes: from
-        // 2^SHIFT up the quotient lies in `SL ..= 2·SL` (`2·SL` is the next power of two's
-        // first class). One bit scan, where rounding then calling `floor` would take two.
+        if size < 1 << Self::SHIFT {
+            return Some((0, size >> WORD_LOG2));
+        }
+        let log = size.ilog2();
+        // Round up to a whole step of this power of two's classes: the quotient lies in
+        // `SL ..= 2·SL`, and `2·SL` is the next power of two's first class. One bit scan,
+        // where rounding then calling `floor` would take two.
         let step_log2 = log - Self::SL_LOG2;
         // Cannot overflow: size <= MAX_BLOCK < usize::MAX / 2 and the step is <= size.
         let quotient = (size + ((1usize << step_log2) - 1)) >> step_log2;
-        let index = (((log - Self::SHIFT) as usize) << Self::SL_LOG2) + quotient;
-        let (fl, sl) = Self::split(index);
+        let fl = (log - Self::SHIFT + 1) as usize + (quotient >> (Self::SL_LOG2 + 1));
         // Above the top class: the rounded size would exceed MAX_BLOCK.
         if fl >= FL {
             return None;
         }
-        Some((fl, sl))
+        Some((fl, quotient & (SL - 1)))
     }
 
     /// The smallest size class `(fl, sl)` holds.

@@ -100,28 +100,21 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
         Some((fl, self.sl_bitmap[fl].ilog2() as usize))
     }
 
-    /// The head of the list with index `index` (`fl·SL + sl`, see
-    /// [`Classes::floor_index`]), without a bounds check.
+    /// First level `fl`: its list heads and its second-level bitmap, without a bounds
+    /// check (the hot paths' class comes from `floor`, which the compiler cannot bound).
     ///
     /// # Safety
-    /// `index < FL·SL`.
+    /// `fl < FL`.
     #[inline(always)]
-    unsafe fn head_at(&mut self, index: usize) -> &mut Option<Block> {
-        debug_assert!(index < FL * SL, "class {index} out of range");
-        // SAFETY: `index < FL·SL` (caller), the length of the flattened heads.
-        unsafe { self.heads.as_flattened_mut().get_unchecked_mut(index) }
-    }
-
-    /// Sets the bits that say list `index` is non-empty.
-    ///
-    /// # Safety
-    /// `index < FL·SL`.
-    #[inline(always)]
-    unsafe fn mark(&mut self, index: usize) {
-        let (fl, sl) = Classes::<FL, SL>::split(index);
-        // SAFETY: `fl = index / SL < FL` (caller).
-        *unsafe { self.sl_bitmap.get_unchecked_mut(fl) } |= 1 << sl;
-        self.fl_bitmap |= 1 << fl;
+    unsafe fn level(&mut self, fl: usize) -> (&mut [Option<Block>; SL], &mut usize) {
+        debug_assert!(fl < FL, "first level {fl} out of range");
+        // SAFETY: `fl < FL` (caller) is in bounds of both arrays.
+        unsafe {
+            (
+                self.heads.get_unchecked_mut(fl),
+                self.sl_bitmap.get_unchecked_mut(fl),
+            )
+        }
     }
 
     /// Pushes a free block of `size` bytes onto the front of its list.
@@ -131,10 +124,9 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
     /// this heap, and in no list; `size <= MAX_BLOCK` (true of every block of a heap).
     #[inline(always)]
     pub(crate) unsafe fn insert(&mut self, block: Block, size: usize) {
-        let index = Classes::<FL, SL>::floor_index(size);
-        // SAFETY: `size <= MAX_BLOCK` (caller), so the class lies below `FL·SL` (see
-        // `Classes::floor`).
-        let head = unsafe { *self.head_at(index) };
+        let (fl, sl) = Classes::<FL, SL>::floor(size);
+        // SAFETY: `size <= MAX_BLOCK` (caller), so `fl < FL` (see `Classes::floor`).
+        let head = unsafe { self.level(fl) }.0[sl];
         // SAFETY: `block` and `head` are free blocks of this heap (caller; list invariant).
         unsafe {
             block.set_next_free(head);
@@ -142,10 +134,10 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
             self.back_link(head).write(Some(block));
         }
         // SAFETY: as above.
-        unsafe {
-            *self.head_at(index) = Some(block);
-            self.mark(index);
-        }
+        let (heads, sl_bitmap) = unsafe { self.level(fl) };
+        heads[sl] = Some(block);
+        *sl_bitmap |= 1 << sl;
+        self.fl_bitmap |= 1 << fl;
     }
 
     /// Unlinks a free block of `size` bytes from its list.
@@ -155,7 +147,7 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
     #[inline(always)]
     pub(crate) unsafe fn remove(&mut self, block: Block, size: usize) {
         // SAFETY: `block` is listed (caller), so its links and neighbours are free blocks;
-        // a listed block is at most MAX_BLOCK bytes, so its class lies below `FL·SL`.
+        // a listed block is at most MAX_BLOCK bytes, so `fl < FL` for `set_head`.
         unsafe {
             let next = block.next_free();
             let prev = block.prev_free();
@@ -164,9 +156,9 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
                 Some(prev) => prev.set_next_free(next),
                 None => {
                     // Only a list's head needs its class.
-                    let index = Classes::<FL, SL>::floor_index(size);
-                    debug_assert_eq!(*self.head_at(index), Some(block));
-                    self.set_head(index, next);
+                    let (fl, sl) = Classes::<FL, SL>::floor(size);
+                    debug_assert_eq!(self.heads[fl][sl], Some(block));
+                    self.set_head(fl, sl, next);
                 }
             }
         }
@@ -184,22 +176,20 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
         let (size, next) = unsafe { (size_of_header(block.header()), block.next_free()) };
         // SAFETY: as above.
         unsafe { self.back_link(next).write(None) };
-        // SAFETY: `fl < FL` (caller), so the index lies below `FL·SL`.
-        unsafe { self.set_head(fl * SL + sl, next) };
+        // SAFETY: `fl < FL` (caller).
+        unsafe { self.set_head(fl, sl, next) };
         Some((block, size))
     }
 
-    /// Replaces the head of list `index` (`fl·SL + sl`), keeping the bitmaps in step.
+    /// Replaces the head of `(fl, sl)`, keeping the bitmaps in step.
     ///
     /// # Safety
-    /// `index < FL·SL`.
+    /// `fl < FL`.
     #[inline(always)]
-    unsafe fn set_head(&mut self, index: usize, head: Option<Block>) {
-        // SAFETY: `index < FL·SL` (caller).
-        unsafe { *self.head_at(index) = head };
-        let (fl, sl) = Classes::<FL, SL>::split(index);
-        // SAFETY: `fl = index / SL < FL` (caller).
-        let sl_bitmap = unsafe { self.sl_bitmap.get_unchecked_mut(fl) };
+    unsafe fn set_head(&mut self, fl: usize, sl: usize, head: Option<Block>) {
+        // SAFETY: `fl < FL` (caller).
+        let (heads, sl_bitmap) = unsafe { self.level(fl) };
+        heads[sl & (SL - 1)] = head;
         // Whether the list just emptied is as unpredictable as the request sizes: the bits
         // are cleared without a branch (a `true` clears, a `false` clears nothing).
         *sl_bitmap &= !(usize::from(head.is_none()) << sl);
