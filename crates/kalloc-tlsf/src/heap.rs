@@ -392,9 +392,14 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         Ok(unsafe { self.carve(block, size, gap, need) })
     }
 
-    /// The used block behind `ptr`, after the checks release builds make (alignment, the
-    /// pointer lies in a pool, the used bit, the size against `layout`). The block pointer
-    /// carries its pool's provenance, not `ptr`'s (see [`Window`]).
+    /// The used block behind `ptr` and its header, after the checks release builds make
+    /// (alignment, the pointer lies in a pool, the used bit, the size against `layout`),
+    /// with the successor's header read ahead (see [`Window::block_looking_ahead`]). The
+    /// block pointer carries its pool's provenance, not `ptr`'s (see [`Window`]).
+    ///
+    /// The successor's header is where `alloc` put it unless the block kept a remainder
+    /// too small to split: it is asked for together with the block's own, so in a heap
+    /// larger than the caches the two misses overlap instead of chaining.
     ///
     /// # Safety
     /// `ptr` must satisfy [`ByteHeap::deallocate`]'s contract, except that the mistakes
@@ -404,22 +409,12 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         &mut self,
         ptr: NonNull<u8>,
         layout: Layout,
-    ) -> Result<(Block, usize), Error> {
-        let block = self.locate(ptr, layout)?;
-        // SAFETY: forwarded from the caller; `locate` found the block's position.
+    ) -> Result<(Block, usize, Lookahead), Error> {
+        let predicted = Self::predicted_size(layout.size());
+        let (block, ahead) = self.locate_looking_ahead(ptr, layout, predicted)?;
+        // SAFETY: forwarded from the caller; the window found the block's position.
         let header = unsafe { Self::used_header(block, layout) }?;
-        Ok((block, header))
-    }
-
-    /// The header position behind payload `ptr`, with the provenance of its pool: refuses
-    /// a pointer misaligned for `layout` or outside every pool.
-    #[inline(always)]
-    fn locate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<Block, Error> {
-        let addr = Self::payload_addr(ptr, layout)?;
-        match self.window.block(addr) {
-            Some(block) => Ok(block),
-            None => self.move_window(addr).ok_or(Error::ForeignPointer),
-        }
+        Ok((block, header, ahead))
     }
 
     /// The address of payload `ptr`, refused when it is not aligned to a word and to
@@ -435,8 +430,10 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         Ok(addr)
     }
 
-    /// [`locate`](Self::locate), reading ahead where a block of `predicted` bytes would
-    /// have its successor (see [`Window::block_looking_ahead`]).
+    /// The header position behind payload `ptr`, with the provenance of its pool, reading
+    /// ahead where a block of `predicted` bytes would have its successor (see
+    /// [`Window::block_looking_ahead`]): refuses a pointer misaligned for `layout` or
+    /// outside every pool.
     #[inline(always)]
     fn locate_looking_ahead(
         &mut self,
@@ -454,11 +451,12 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             .ok_or(Error::ForeignPointer)
     }
 
-    /// The header of the block `locate` found for a payload allocated for `layout`, after
-    /// the used bit and the size are checked.
+    /// The header of the block `locate_looking_ahead` found for a payload allocated for
+    /// `layout`, after the used bit and the size are checked.
     ///
     /// # Safety
-    /// `block` must come from [`locate`](Self::locate) for a payload this heap handed out.
+    /// `block` must come from [`locate_looking_ahead`](Self::locate_looking_ahead) for a
+    /// payload this heap handed out.
     #[inline(always)]
     unsafe fn used_header(block: Block, layout: Layout) -> Result<usize, Error> {
         // SAFETY: `block` is a word-aligned header position inside a pool of this heap
@@ -568,12 +566,8 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         if layout.size() == 0 {
             return Ok(());
         }
-        // The successor's header is where `alloc` put it unless the block kept a remainder
-        // too small to split: ask for it now, in parallel with the block's own header.
-        let predicted = Self::predicted_size(layout.size());
-        let (block, ahead) = self.locate_looking_ahead(ptr, layout, predicted)?;
-        // SAFETY: forwarded from the caller; `locate` found the block's position.
-        let header = unsafe { Self::used_header(block, layout) }?;
+        // SAFETY: forwarded from the caller.
+        let (block, header, ahead) = unsafe { self.used_block(ptr, layout) }?;
         // SAFETY: a used block with this header; nothing was written since the look-ahead.
         unsafe { self.free_block(block, header, Some(ahead)) };
         Ok(())
@@ -583,17 +577,24 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     /// free successor; `false` when the successor is not free or not big enough.
     ///
     /// # Safety
-    /// `block` must be a used block of this heap with that header.
-    unsafe fn grow_in_place(&mut self, block: Block, header: usize, need: usize) -> bool {
+    /// `block` must be a used block of this heap with that header, and nothing may have
+    /// been written since `ahead` was read.
+    unsafe fn grow_in_place(
+        &mut self,
+        block: Block,
+        header: usize,
+        ahead: Lookahead,
+        need: usize,
+    ) -> bool {
         let size = size_of_header(header);
         if need <= size {
             return true;
         }
         // SAFETY: the successor of a block is a block or a sentinel of the same pool;
-        // a free one is listed.
+        // a free one is listed. Nothing was written since the look-ahead (caller).
         unsafe {
             let next = block.offset(size);
-            let next_header = next.header();
+            let next_header = ahead.header_of(next);
             let next_size = size_of_header(next_header);
             if next_header & USED != 0 || size + next_size < need {
                 return false;
@@ -623,8 +624,15 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     /// back to the free lists (merged with a free successor) when it can form a block.
     ///
     /// # Safety
-    /// `block` must be a used block of this heap with that header, `need <= size`.
-    unsafe fn shrink_in_place(&mut self, block: Block, header: usize, need: usize) {
+    /// `block` must be a used block of this heap with that header, `need <= size`, and
+    /// nothing may have been written since `ahead` was read.
+    unsafe fn shrink_in_place(
+        &mut self,
+        block: Block,
+        header: usize,
+        ahead: Lookahead,
+        need: usize,
+    ) {
         let size = size_of_header(header);
         let rest = size - need;
         if rest == 0 {
@@ -633,7 +641,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         // SAFETY: as in `grow_in_place`; the tail lies inside `block`.
         unsafe {
             let next = block.offset(size);
-            let next_header = next.header();
+            let next_header = ahead.header_of(next);
             let tail_size = if next_header & USED == 0 {
                 let next_size = size_of_header(next_header);
                 self.lists.remove(next, next_size);
@@ -693,23 +701,23 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             return self.alloc(new);
         }
         // SAFETY: forwarded from the caller.
-        let (block, header) = unsafe { self.used_block(ptr, old) }?;
+        let (block, header, ahead) = unsafe { self.used_block(ptr, old) }?;
         let Some(need) = Self::request(new)? else {
-            // SAFETY: `used_block` validated the block.
-            unsafe { self.free_block(block, header, None) };
+            // SAFETY: `used_block` validated the block; nothing was written since.
+            unsafe { self.free_block(block, header, Some(ahead)) };
             return Ok(Self::dangling(new.align()));
         };
         // In place, the payload pointer is rebuilt from the block (pool provenance): `ptr`
         // may only cover the old size.
         if ptr.as_ptr().addr() & (new.align() - 1) == 0 {
             if need <= size_of_header(header) {
-                // SAFETY: validated block, `need` fits.
-                unsafe { self.shrink_in_place(block, header, need) };
+                // SAFETY: validated block, `need` fits, nothing written since the look-ahead.
+                unsafe { self.shrink_in_place(block, header, ahead, need) };
                 // SAFETY: a block of the heap.
                 return Ok(unsafe { block.payload() });
             }
-            // SAFETY: validated block.
-            if unsafe { self.grow_in_place(block, header, need) } {
+            // SAFETY: validated block, nothing written since the look-ahead.
+            if unsafe { self.grow_in_place(block, header, ahead, need) } {
                 // SAFETY: a block of the heap.
                 return Ok(unsafe { block.payload() });
             }
