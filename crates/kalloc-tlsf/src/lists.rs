@@ -199,8 +199,8 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
         heads[sl & (SL - 1)] = head;
         // Whether the list just emptied is as unpredictable as the request sizes: the bits
         // are cleared without a branch (a `true` clears, a `false` clears nothing). Unlike
-        // `insert`'s, this store's value does not wait on the size of a block just read;
-        // a branch here measured no faster on large heaps and slower on small ones.
+        // `insert`'s update, which is a branch, a branch here measured no faster on large
+        // heaps and slower on small ones.
         *sl_bitmap &= !(usize::from(head.is_none()) << sl);
         self.fl_bitmap &= !(usize::from(*sl_bitmap == 0) << fl);
     }
