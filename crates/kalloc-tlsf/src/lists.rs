@@ -59,7 +59,6 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
     }
 
     /// Whether the bitmaps say list `(fl, sl)` is non-empty.
-    #[cfg(test)]
     pub(crate) fn marked(&self, fl: usize, sl: usize) -> bool {
         self.sl_bitmap[fl] & (1 << sl) != 0 && self.fl_bitmap & (1 << fl) != 0
     }
@@ -145,6 +144,10 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
             *sl_bitmap |= 1 << sl;
             self.fl_bitmap |= 1 << fl;
         }
+        debug_assert!(
+            self.marked(fl, sl),
+            "a non-empty list {fl}/{sl} was not marked in the bitmaps"
+        );
     }
 
     /// Unlinks a free block of `size` bytes from its list.

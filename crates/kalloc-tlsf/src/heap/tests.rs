@@ -244,6 +244,38 @@ fn realloc_grows_in_place_into_a_free_successor() {
 }
 
 #[test]
+fn realloc_reads_the_successor_afresh_when_the_block_kept_a_remainder() {
+    let buffer = Buffer::new(8192);
+    let mut heap = fresh(&buffer);
+    let a = heap.alloc(layout(100, WORD)).unwrap();
+    let b = heap.alloc(layout(400, WORD)).unwrap();
+    let c = heap.alloc(layout(100, WORD)).unwrap();
+    // Shrinking by less than a block keeps the tail: the block is now larger than a
+    // 96-byte layout predicts, so realloc's read-ahead guesses a word inside it.
+    // SAFETY: `a` is live for its layout.
+    let kept = unsafe { heap.realloc(a, layout(100, WORD), layout(96, WORD)) }.unwrap();
+    assert_eq!(kept, a);
+    // A block holding more than 96 bytes: larger than the guess `96 + HEADER`.
+    // SAFETY: `a` is live.
+    assert!(unsafe { heap.usable_size(a) }.unwrap() > 96);
+    fill(a, 96, 0x3C);
+    // SAFETY: live allocation.
+    unsafe { heap.free(b, layout(400, WORD)) }.unwrap();
+    // The successor is free: growing must find that from its real header, not the guess.
+    // SAFETY: `a` is live for its layout.
+    let grown = unsafe { heap.realloc(a, layout(96, WORD), layout(300, WORD)) }.unwrap();
+    assert_eq!(grown, a, "grew in place into the free successor");
+    assert!(holds(grown, 96, 0x3C));
+    heap.check().unwrap();
+    // SAFETY: live allocations.
+    unsafe {
+        heap.free(grown, layout(300, WORD)).unwrap();
+        heap.free(c, layout(100, WORD)).unwrap();
+    }
+    assert_eq!(heap.blocks().count(), 1);
+}
+
+#[test]
 fn realloc_shrinks_in_place_and_returns_the_tail() {
     let buffer = Buffer::new(8192);
     let mut heap = fresh(&buffer);
