@@ -502,10 +502,17 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     /// Frees the used block `block` whose header is `header`, merging it with free
     /// neighbours, and applies the release policy if its pool became entirely free.
     ///
+    /// Reads no header beyond the block's successor: when the block merges with a free
+    /// successor, the block after that already has `PREV_FREE` set (a free block's
+    /// successor always does) and the window tells whether the merged block fills its
+    /// pool. In a heap larger than the caches that header would be one more miss, and one
+    /// that waits for the successor's size.
+    ///
     /// # Safety
-    /// `block` must be a used block of this heap with that header.
+    /// `block` must be a used block of this heap with that header, in the pool the window
+    /// is over, and nothing may have been written since `ahead` was read.
     #[inline(always)]
-    unsafe fn free_block(&mut self, block: Block, header: usize, ahead: Option<Lookahead>) {
+    unsafe fn free_block(&mut self, block: Block, header: usize, ahead: Lookahead) {
         let mut size = size_of_header(header);
         // The two counters apart, as in `carve`.
         self.used_count -= 1;
@@ -515,14 +522,13 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         unsafe {
             let mut start = block;
             let next = block.offset(size);
-            let next_header = match ahead {
-                Some(ahead) => ahead.header_of(next),
-                None => next.header(),
-            };
+            let next_header = ahead.header_of(next);
             if next_header & USED == 0 {
                 let next_size = size_of_header(next_header);
                 self.lists.remove(next, next_size);
                 size += next_size;
+            } else {
+                next.set_header(next_header | PREV_FREE);
             }
             if header & PREV_FREE != 0 {
                 // This header ends up inside the merged block: clear its used bit so a
@@ -536,16 +542,15 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             start.set_header(size);
             start.set_footer(size);
             let after = start.offset(size);
-            let after_header = after.header();
-            after.set_header(after_header | PREV_FREE);
+            debug_assert!(
+                after.header() & PREV_FREE != 0,
+                "the successor of a free block lacks PREV_FREE"
+            );
             self.lists.insert(start, size);
             self.used_bytes -= size_of_header(header);
-            if size_of_header(after_header) == 0 {
-                // `after` is a sentinel: the pool may be entirely free now.
-                let trailer = after.ptr().cast::<Trailer>();
-                if pool::read(trailer).base == start.ptr() {
-                    self.pool_emptied(trailer);
-                }
+            if self.window.spans_pool(start.addr(), size) {
+                // `after` is the pool's sentinel, at the start of its trailer.
+                self.pool_emptied(after.ptr().cast::<Trailer>());
             }
         }
     }
@@ -568,8 +573,9 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         }
         // SAFETY: forwarded from the caller.
         let (block, header, ahead) = unsafe { self.used_block(ptr, layout) }?;
-        // SAFETY: a used block with this header; nothing was written since the look-ahead.
-        unsafe { self.free_block(block, header, Some(ahead)) };
+        // SAFETY: a used block with this header, found through the window; nothing was
+        // written since the look-ahead.
+        unsafe { self.free_block(block, header, ahead) };
         Ok(())
     }
 
@@ -661,27 +667,36 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         }
     }
 
-    /// Moves an allocation: allocate for `new`, copy `keep` bytes, free the old block.
+    /// Moves an allocation: allocate for `new`, copy what both layouts hold, free the old
+    /// block.
     ///
     /// # Safety
-    /// `block` must be a used block of this heap with payload `ptr`, holding at least
-    /// `keep` bytes.
+    /// `ptr` must be a live allocation of this heap for `old` (validated by the caller).
     unsafe fn relocate(
         &mut self,
         ptr: NonNull<u8>,
-        block: Block,
+        old: Layout,
         new: Layout,
-        keep: usize,
     ) -> Result<NonNull<u8>, Error> {
         let moved = self.alloc(new)?;
-        // SAFETY: both blocks are live and distinct, each holds `keep` bytes (caller and
-        // the allocation's size). The header is read again: allocating may have taken the
-        // free block before this one and cleared this header's PREV_FREE flag.
+        // SAFETY: both blocks are live and distinct, each holds at least the smaller of the
+        // two sizes (caller and the allocation's size).
         unsafe {
-            core::ptr::copy_nonoverlapping(ptr.as_ptr(), moved.as_ptr(), keep);
-            let header = block.header();
-            self.free_block(block, header, None);
+            core::ptr::copy_nonoverlapping(
+                ptr.as_ptr(),
+                moved.as_ptr(),
+                old.size().min(new.size()),
+            );
         }
+        // Located again: allocating may have imported a pool (which moves the window),
+        // taken the free block before this one (which clears its PREV_FREE) or the free
+        // block after it (which rewrites its successor's header). It cannot fail, as the
+        // caller validated `ptr` and allocating releases no pool; if it did, the old block
+        // would stay allocated, which leaks but corrupts nothing.
+        // SAFETY: forwarded from the caller.
+        let (block, header, ahead) = unsafe { self.used_block(ptr, old) }?;
+        // SAFETY: a used block found through the window; nothing written since.
+        unsafe { self.free_block(block, header, ahead) };
         Ok(moved)
     }
 
@@ -703,8 +718,9 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         // SAFETY: forwarded from the caller.
         let (block, header, ahead) = unsafe { self.used_block(ptr, old) }?;
         let Some(need) = Self::request(new)? else {
-            // SAFETY: `used_block` validated the block; nothing was written since.
-            unsafe { self.free_block(block, header, Some(ahead)) };
+            // SAFETY: `used_block` validated the block, found through the window; nothing
+            // was written since.
+            unsafe { self.free_block(block, header, ahead) };
             return Ok(Self::dangling(new.align()));
         };
         // In place, the payload pointer is rebuilt from the block (pool provenance): `ptr`
@@ -722,9 +738,8 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                 return Ok(unsafe { block.payload() });
             }
         }
-        let keep = old.size().min(new.size());
-        // SAFETY: validated block, holds `old.size() >= keep` bytes.
-        unsafe { self.relocate(ptr, block, new, keep) }
+        // SAFETY: `used_block` validated the allocation.
+        unsafe { self.relocate(ptr, old, new) }
     }
 
     /// Usage in O(1). `in_use` counts what callers can store in their blocks (block sizes

@@ -63,6 +63,13 @@ impl Window {
         self.len != 0 && self.base == base
     }
 
+    /// Whether a block at address `start` of `size` bytes covers this window's whole
+    /// pool: it starts at the base and ends at the trailer (`first + len`).
+    #[inline(always)]
+    pub(crate) fn spans_pool(&self, start: usize, size: usize) -> bool {
+        start == self.base.as_ptr().addr() && size == self.len + HEADER
+    }
+
     /// The offset from `base` of the header of the block whose payload is at `payload`
     /// (`payload - first`), if that address lies in this pool's payload range: then it is
     /// below `len`, so the header lies before the trailer of the pool `base` points into.

@@ -410,6 +410,36 @@ fn growth_imports_from_the_source_and_releases_with_one_spare() {
 }
 
 #[test]
+fn a_realloc_that_moves_to_a_new_pool_notices_the_old_pool_emptied() {
+    let mut memory = std::vec![0u8; 1 << 20];
+    let region = FixedRegion::from_slice(&mut memory);
+    let mut heap: Tlsf<'_, &FixedRegion<'_>> = Tlsf::with_source(&region);
+    heap.set_min_import(16 * 1024);
+    let small = layout(10_000, WORD);
+    let ptr = heap.alloc(small).unwrap();
+    fill(ptr, small.size(), 0x3C);
+    assert_eq!(heap.pools().count(), 1);
+    // Too big for the first pool: the move imports a second one (moving the window over
+    // it), and freeing the old block must still see that the first pool is now free.
+    let big = layout(100_000, WORD);
+    // SAFETY: a live allocation for `small`.
+    let moved = unsafe { heap.realloc(ptr, small, big) }.unwrap();
+    assert!(holds(moved, small.size(), 0x3C));
+    assert_eq!(heap.pools().count(), 2);
+    heap.check().unwrap();
+    // The first pool became the spare; emptying the second releases it, spare kept.
+    // SAFETY: the live allocation for `big`.
+    unsafe { heap.free(moved, big) }.unwrap();
+    heap.check().unwrap();
+    assert_eq!(
+        heap.pools().count(),
+        1,
+        "the old pool was noticed as the spare"
+    );
+    assert_eq!(heap.stats().allocations, 0);
+}
+
+#[test]
 fn drop_returns_imported_pools() {
     let mut memory = std::vec![0u8; 1 << 18];
     let region = FixedRegion::from_slice(&mut memory);
