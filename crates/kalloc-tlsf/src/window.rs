@@ -63,11 +63,18 @@ impl Window {
         self.len != 0 && self.base == base
     }
 
-    /// Whether a block at address `start` of `size` bytes covers this window's whole
-    /// pool: it starts at the base and ends at the trailer (`first + len`).
+    /// Whether a block of `size` bytes at address `start`, which lies in this window's
+    /// pool, covers the whole pool. Only its size is compared (a block inside the pool
+    /// as long as the pool is all of it): a test that fails for every other block, so its
+    /// outcome is predictable.
     #[inline(always)]
     pub(crate) fn spans_pool(&self, start: usize, size: usize) -> bool {
-        start == self.base.as_ptr().addr() && size == self.len + HEADER
+        let whole = size == self.len + HEADER;
+        debug_assert!(
+            !whole || start == self.base.as_ptr().addr(),
+            "a block as large as its pool does not start at its base"
+        );
+        whole
     }
 
     /// The offset from `base` of the header of the block whose payload is at `payload`
