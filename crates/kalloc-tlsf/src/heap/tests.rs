@@ -362,12 +362,18 @@ fn largest_free_is_always_allocatable() {
     heap.check().unwrap();
 }
 
+/// A heap with no pool of its own that imports at least 16 KiB at a time from `region`.
+fn importing_16k<'r>(region: &'r FixedRegion<'_>) -> Tlsf<'r, &'r FixedRegion<'r>> {
+    let mut heap = Tlsf::with_source(region);
+    heap.set_min_import(16 * 1024);
+    heap
+}
+
 #[test]
 fn growth_imports_from_the_source_and_releases_with_one_spare() {
     let mut memory = std::vec![0u8; 1 << 20];
     let region = FixedRegion::from_slice(&mut memory);
-    let mut heap: Tlsf<'_, &FixedRegion<'_>> = Tlsf::with_source(&region);
-    heap.set_min_import(16 * 1024);
+    let mut heap = importing_16k(&region);
     let l = layout(10_000, WORD);
     let a = heap.alloc(l).unwrap();
     assert_eq!(heap.pools().count(), 1);
@@ -413,8 +419,7 @@ fn growth_imports_from_the_source_and_releases_with_one_spare() {
 fn a_realloc_that_moves_to_a_new_pool_notices_the_old_pool_emptied() {
     let mut memory = std::vec![0u8; 1 << 20];
     let region = FixedRegion::from_slice(&mut memory);
-    let mut heap: Tlsf<'_, &FixedRegion<'_>> = Tlsf::with_source(&region);
-    heap.set_min_import(16 * 1024);
+    let mut heap = importing_16k(&region);
     let small = layout(10_000, WORD);
     let ptr = heap.alloc(small).unwrap();
     fill(ptr, small.size(), 0x3C);
