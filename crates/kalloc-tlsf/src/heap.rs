@@ -549,7 +549,8 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             self.lists.insert(start, size);
             self.used_bytes -= size_of_header(header);
             if self.window.spans_pool(start.addr(), size) {
-                // `after` is the pool's sentinel, at the start of its trailer.
+                // The merged block is the whole pool, so `after` is the pool's sentinel,
+                // the first word of its trailer, which is listed.
                 self.pool_emptied(after.ptr().cast::<Trailer>());
             }
         }

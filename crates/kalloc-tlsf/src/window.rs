@@ -64,9 +64,9 @@ impl Window {
     }
 
     /// Whether a block of `size` bytes at address `start`, which lies in this window's
-    /// pool, covers the whole pool. Only its size is compared (a block inside the pool
-    /// as long as the pool is all of it): a test that fails for every other block, so its
-    /// outcome is predictable.
+    /// pool, covers the whole pool. Only the size is compared: a block that lies in the
+    /// pool and is as long as the pool's blocks together is all of them. The test fails
+    /// for every other block, so its outcome is predictable.
     #[inline(always)]
     pub(crate) fn spans_pool(&self, start: usize, size: usize) -> bool {
         let whole = size == self.len + HEADER;
