@@ -513,6 +513,12 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     /// is over, and nothing may have been written since `ahead` was read.
     #[inline(always)]
     unsafe fn free_block(&mut self, block: Block, header: usize, ahead: Lookahead) {
+        // The release test below (`spans_pool`) relies on it.
+        debug_assert_eq!(
+            self.window.block(block.addr() + HEADER),
+            Some(block),
+            "a block freed outside the window's pool"
+        );
         let mut size = size_of_header(header);
         // The two counters apart, as in `carve`.
         self.used_count -= 1;
