@@ -159,7 +159,8 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
 
     /// The size `alloc` gives a block for a `size`-byte request, when the block it carved
     /// from had no remainder too small to split off: [`block_size`](Self::block_size)
-    /// without the checks. Any value is safe to pass to [`Window::block_looking_ahead`].
+    /// without the checks. At most the size of any block that passed
+    /// [`used_header`](Self::used_header)'s size check for a layout of `size` bytes.
     #[inline(always)]
     fn predicted_size(size: usize) -> usize {
         // A `Layout` size is at most isize::MAX: the sum cannot wrap.
@@ -394,8 +395,8 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
 
     /// The used block behind `ptr` and its header, after the checks release builds make
     /// (alignment, the pointer lies in a pool, the used bit, the size against `layout`),
-    /// with the successor's header read ahead (see [`Window::block_looking_ahead`]). The
-    /// block pointer carries its pool's provenance, not `ptr`'s (see [`Window`]).
+    /// with the successor's header read ahead (see [`Lookahead::read`]). The block pointer
+    /// carries its pool's provenance, not `ptr`'s (see [`Window`]).
     ///
     /// The successor's header is where `alloc` put it unless the block kept a remainder
     /// too small to split: it is asked for together with the block's own, so in a heap
@@ -410,53 +411,37 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         ptr: NonNull<u8>,
         layout: Layout,
     ) -> Result<(Block, usize, Lookahead), Error> {
-        let predicted = Self::predicted_size(layout.size());
-        let (block, ahead) = self.locate_looking_ahead(ptr, layout, predicted)?;
+        let block = self.locate(ptr, layout)?;
         // SAFETY: forwarded from the caller; the window found the block's position.
         let header = unsafe { Self::used_header(block, layout) }?;
+        // SAFETY: `block` is a block of a pool; `used_header` checked that it holds
+        // `layout.size()` bytes past its header, so its size, a whole number of words, is
+        // at least the predicted one, itself whole words and at least `MIN_BLOCK`.
+        let ahead = unsafe { Lookahead::read(block, Self::predicted_size(layout.size())) };
         Ok((block, header, ahead))
     }
 
-    /// The address of payload `ptr`, refused when it is not aligned to a word and to
-    /// `layout`: no allocation of this heap is.
+    /// The header position behind payload `ptr`, with the provenance of its pool: refuses
+    /// a pointer misaligned for `layout` or for a word, or outside every pool.
     #[inline(always)]
-    fn payload_addr(ptr: NonNull<u8>, layout: Layout) -> Result<usize, Error> {
+    fn locate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<Block, Error> {
         let addr = ptr.as_ptr().addr();
-        // One mask for both the word and the layout's alignment (a `%` would divide: the
-        // compiler does not know a Layout's alignment is a power of two).
-        if addr & ((layout.align() - 1) | (WORD - 1)) != 0 {
+        // No payload of this heap is misaligned for its layout. (Off a word boundary the
+        // window refuses it.)
+        if addr & (layout.align() - 1) != 0 {
             return Err(Error::ForeignPointer);
         }
-        Ok(addr)
-    }
-
-    /// The header position behind payload `ptr`, with the provenance of its pool, reading
-    /// ahead where a block of `predicted` bytes would have its successor (see
-    /// [`Window::block_looking_ahead`]): refuses a pointer misaligned for `layout` or
-    /// outside every pool.
-    #[inline(always)]
-    fn locate_looking_ahead(
-        &mut self,
-        ptr: NonNull<u8>,
-        layout: Layout,
-        predicted: usize,
-    ) -> Result<(Block, Lookahead), Error> {
-        let addr = Self::payload_addr(ptr, layout)?;
-        if let Some(found) = self.window.block_looking_ahead(addr, predicted) {
-            return Ok(found);
+        if let Some(block) = self.window.block(addr) {
+            return Ok(block);
         }
-        self.move_window(addr).ok_or(Error::ForeignPointer)?;
-        self.window
-            .block_looking_ahead(addr, predicted)
-            .ok_or(Error::ForeignPointer)
+        self.move_window(addr).ok_or(Error::ForeignPointer)
     }
 
-    /// The header of the block `locate_looking_ahead` found for a payload allocated for
+    /// The header of the block [`locate`](Self::locate) found for a payload allocated for
     /// `layout`, after the used bit and the size are checked.
     ///
     /// # Safety
-    /// `block` must come from [`locate_looking_ahead`](Self::locate_looking_ahead) for a
-    /// payload this heap handed out.
+    /// `block` must come from [`locate`](Self::locate) for a payload this heap handed out.
     #[inline(always)]
     unsafe fn used_header(block: Block, layout: Layout) -> Result<usize, Error> {
         // SAFETY: `block` is a word-aligned header position inside a pool of this heap
@@ -465,9 +450,10 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         if header & USED == 0 {
             return Err(Error::DoubleFree);
         }
-        // A block holds `size - HEADER` bytes; the wrapping subtraction also refuses a
-        // (corrupted) size below the header.
-        if size_of_header(header).wrapping_sub(HEADER) < layout.size() {
+        // A block holds `size - HEADER` bytes. The sum cannot wrap (a `Layout` size is at
+        // most isize::MAX), and a corrupted size below the header is refused too: the
+        // look-ahead in `used_block` relies on the size being at least this.
+        if size_of_header(header) < layout.size() + HEADER {
             return Err(Error::WrongSize);
         }
         Ok(header)

@@ -16,13 +16,14 @@
 //! `base + (payload - first payload)`.
 //!
 //! Which pool? The heap caches one window (the pool of the last lookup, or the pool added
-//! last): a pointer in it is resolved with one subtraction and one comparison, O(1). A
-//! heap whose memory is one pool (adjacent `add_pool` pools merge into one) always hits.
-//! A pointer in another pool walks the pool list once (O(pools)) and moves the window
-//! there; a pointer in no pool is refused as foreign, in release builds too.
+//! last): a pointer in it is resolved with a subtraction, a rotation and one comparison,
+//! O(1). A heap whose memory is one pool (adjacent `add_pool` pools merge into one) always
+//! hits. A pointer in another pool walks the pool list once (O(pools)) and moves the
+//! window there; a pointer in no pool, or off a word boundary, is refused as foreign, in
+//! release builds too.
 
 use crate::block::Block;
-use crate::class::{HEADER, WORD};
+use crate::class::{HEADER, WORD, WORD_LOG2};
 use crate::pool::Trailer;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
@@ -34,8 +35,11 @@ pub(crate) struct Window {
     base: NonNull<u8>,
     /// Address of the pool's first payload: `base + HEADER`.
     first: usize,
-    /// Payloads lie at `first .. first + len`: up to the trailer. Zero: an empty window.
-    len: usize,
+    /// Payloads lie at `first + k·WORD` for `k < words`: up to the trailer. Zero: an empty
+    /// window.
+    words: usize,
+    /// The size of a block that fills the whole pool: from its base to its trailer.
+    whole: usize,
 }
 
 impl Window {
@@ -43,24 +47,27 @@ impl Window {
     pub(crate) const EMPTY: Window = Window {
         base: NonNull::dangling(),
         first: 0,
-        len: 0,
+        words: 0,
+        whole: 0,
     };
 
     /// The window over the pool closed by `trailer`, whose record is `info`.
     pub(crate) fn of(trailer: NonNull<Trailer>, info: &Trailer) -> Window {
         // A pool holds at least MIN_POOL bytes before the end of the address space (its
-        // span was validated), so neither line wraps.
-        let first = info.base.as_ptr().addr() + HEADER;
+        // span was validated), so no line wraps. Base and trailer are word-aligned.
+        let base = info.base.as_ptr().addr();
+        let whole = trailer.as_ptr().addr() - base;
         Window {
             base: info.base,
-            first,
-            len: trailer.as_ptr().addr() - first,
+            first: base + HEADER,
+            words: (whole - HEADER) >> WORD_LOG2,
+            whole,
         }
     }
 
     /// Whether this window is over the pool starting at `base`.
     pub(crate) fn is_over(&self, base: NonNull<u8>) -> bool {
-        self.len != 0 && self.base == base
+        self.words != 0 && self.base == base
     }
 
     /// Whether a block of `size` bytes at address `start`, which lies in this window's
@@ -69,7 +76,7 @@ impl Window {
     /// for every other block, so its outcome is predictable.
     #[inline(always)]
     pub(crate) fn spans_pool(&self, start: usize, size: usize) -> bool {
-        let whole = size == self.len + HEADER;
+        let whole = size == self.whole;
         debug_assert!(
             !whole || start == self.base.as_ptr().addr(),
             "a block as large as its pool does not start at its base"
@@ -77,23 +84,22 @@ impl Window {
         whole
     }
 
-    /// The offset from `base` of the header of the block whose payload is at `payload`
-    /// (`payload - first`), if that address lies in this pool's payload range: then it is
-    /// below `len`, so the header lies before the trailer of the pool `base` points into.
-    #[inline(always)]
-    fn header_offset(&self, payload: usize) -> Option<usize> {
-        let offset = payload.wrapping_sub(self.first);
-        (offset < self.len).then_some(offset)
-    }
-
-    /// The block whose payload is at `payload`, if that address lies in this pool's
+    /// The block whose payload is at `payload`, if that address is a word of this pool's
     /// payload range; its pointer carries the pool's provenance.
+    ///
+    /// One comparison refuses both an address outside the range and one off a word
+    /// boundary: rotating the offset right by `log2 WORD` moves bits below a word to the
+    /// top, so such an offset becomes larger than any word count, and an address below
+    /// `first` wraps to one.
     #[inline(always)]
     pub(crate) fn block(&self, payload: usize) -> Option<Block> {
-        let offset = self.header_offset(payload)?;
-        // SAFETY: `header_offset` puts the header `base + offset` (= payload - HEADER)
-        // before the trailer of the pool `base` points into.
-        Some(Block::at(unsafe { self.base.add(offset) }))
+        let word = payload.wrapping_sub(self.first).rotate_right(WORD_LOG2);
+        if word >= self.words {
+            return None;
+        }
+        // SAFETY: `word < words`: the header `base + word·WORD` (= payload - HEADER) is a
+        // word before the trailer of the pool `base` points into.
+        Some(Block::at(unsafe { self.base.add(word << WORD_LOG2) }))
     }
 }
 
@@ -109,6 +115,36 @@ pub(crate) struct Lookahead {
 }
 
 impl Lookahead {
+    /// Reads the word `ahead` bytes past `block`'s header: where the successor starts if
+    /// the block is `ahead` bytes long. [`header_of`](Lookahead::header_of) uses the word
+    /// only when that guess was right.
+    ///
+    /// Called after the header's checks, which bound `ahead` by the block's size: the read
+    /// stays inside the block or lands on its successor. The processor still issues it
+    /// before the header arrives, on the predicted outcome of those checks, so the two
+    /// reads overlap.
+    ///
+    /// # Safety
+    /// `block` must be a block of a pool of the heap, and `ahead` a multiple of `WORD`,
+    /// from `WORD` up to its size.
+    #[inline(always)]
+    pub(crate) unsafe fn read(block: Block, ahead: usize) -> Lookahead {
+        debug_assert!(ahead >= WORD && ahead % WORD == 0, "guess {ahead} off a word");
+        // SAFETY: `ahead` is at most the block's size (caller), so `at` lies in the block
+        // or is its successor's header (a sentinel at worst), in the same pool.
+        let at = unsafe { block.offset(ahead) };
+        // SAFETY: `at` is an aligned word of pool memory the heap may read (above). Read as
+        // `MaybeUninit`: when the guess is wrong it may be uninitialised payload. Volatile,
+        // so the compiler neither drops this read nor merges it with the later header read.
+        let word = unsafe {
+            at.ptr()
+                .cast::<MaybeUninit<usize>>()
+                .as_ptr()
+                .read_volatile()
+        };
+        Lookahead { at, word }
+    }
+
     /// The header of `block`: the word read ahead when `block` is where it was read,
     /// otherwise a fresh read.
     ///
@@ -128,48 +164,6 @@ impl Lookahead {
             // SAFETY: forwarded from the caller.
             unsafe { block.header() }
         }
-    }
-}
-
-impl Window {
-    /// [`block`](Window::block), and the word where the block's successor would start if
-    /// the block were `size` bytes (its own header when that position lies past the
-    /// pool's last payload). Issued before the header of the block is known, the read
-    /// overlaps the two memory accesses; [`Lookahead::header_of`] uses it only when the
-    /// guess was right.
-    #[inline(always)]
-    pub(crate) fn block_looking_ahead(
-        &self,
-        payload: usize,
-        size: usize,
-    ) -> Option<(Block, Lookahead)> {
-        let offset = self.header_offset(payload)?;
-        // `offset + ahead <= len` keeps the guess before the trailer (at `len + HEADER`);
-        // rounding down to a word keeps it aligned whatever `size` the caller guessed (the
-        // heap's guesses are whole words already, so the mask folds away).
-        let ahead = if size <= self.len - offset {
-            size & !(WORD - 1)
-        } else {
-            0
-        };
-        // SAFETY: `offset < len` (`header_offset`): the header `base + offset` lies in the
-        // pool `base` points into, and so does `base + offset + ahead`, at most `base + len`.
-        // Both are word-aligned: the header like every payload the window accepts, `ahead`
-        // by the mask above.
-        let (block, at) = unsafe {
-            let block = Block::at(self.base.add(offset));
-            (block, block.offset(ahead))
-        };
-        // SAFETY: `at` is an aligned word of pool memory the heap may read (above). Read as
-        // `MaybeUninit`: when the guess is wrong it may be uninitialised payload. Volatile,
-        // so the compiler neither drops this read nor merges it with the later header read.
-        let word = unsafe {
-            at.ptr()
-                .cast::<MaybeUninit<usize>>()
-                .as_ptr()
-                .read_volatile()
-        };
-        Some((block, Lookahead { at, word }))
     }
 }
 

@@ -143,6 +143,32 @@ fn bad_frees_are_detected_and_change_nothing() {
 }
 
 #[test]
+fn a_used_header_smaller_than_a_header_is_refused_not_followed() {
+    let buffer = Buffer::new(4096);
+    let mut heap = fresh(&buffer);
+    let l = layout(64, WORD);
+    let a = heap.alloc(l).unwrap();
+    let block = heap.window.block(a.as_ptr().addr()).unwrap();
+    let before = heap.stats();
+    // SAFETY: `a` is live; its header is rewritten, as a stray write would, then restored.
+    unsafe {
+        let header = block.header();
+        for size in [0, WORD / 2] {
+            block.set_header(size | USED);
+            // A size that wrapped below zero would pass for a huge block and send the
+            // look-ahead and the merge past the pool.
+            assert_eq!(heap.free(a, layout(1, 1)), Err(Error::WrongSize));
+            assert_eq!(heap.free(a, l), Err(Error::WrongSize));
+        }
+        block.set_header(header);
+        assert_eq!(heap.stats(), before);
+        heap.check().unwrap();
+        heap.free(a, l).unwrap();
+    }
+    heap.check().unwrap();
+}
+
+#[test]
 fn every_alignment_is_honoured_and_gaps_are_reused() {
     let buffer = Buffer::new(256 * 1024);
     let mut heap = fresh(&buffer);

@@ -182,18 +182,8 @@ fn a_right_guess_reads_the_successors_header_ahead() {
     // between the look-ahead and its use.
     unsafe {
         let successor = block.offset(block.size());
-        let (found, ahead) = heap
-            .window
-            .block_looking_ahead(a.as_ptr().addr(), block.size())
-            .unwrap();
-        assert_eq!(found, block);
+        let ahead = Lookahead::read(block, block.size());
         assert_eq!(ahead.at, successor, "the guess is the successor");
-        // A guess off a word boundary is rounded down, never read unaligned (Miri checks).
-        let (_, rounded) = heap
-            .window
-            .block_looking_ahead(a.as_ptr().addr(), block.size() + 1)
-            .unwrap();
-        assert_eq!(rounded.at, successor);
         assert_eq!(ahead.header_of(successor), successor.header());
         heap.free(a, l).unwrap();
     }
@@ -225,10 +215,7 @@ fn a_block_that_kept_a_remainder_frees_and_merges_despite_the_wrong_guess() {
     // SAFETY: `b` is live; the guessed word lies inside its block.
     unsafe {
         let successor = block.offset(block.size());
-        let (_, ahead) = heap
-            .window
-            .block_looking_ahead(b.as_ptr().addr(), 7 * WORD)
-            .unwrap();
+        let ahead = Lookahead::read(block, 7 * WORD);
         assert_eq!(
             ahead.at,
             block.offset(7 * WORD),
@@ -250,7 +237,7 @@ fn a_block_that_kept_a_remainder_frees_and_merges_despite_the_wrong_guess() {
 }
 
 #[test]
-fn a_guess_past_the_pool_reads_nothing_outside_it() {
+fn a_size_past_the_block_is_refused_before_anything_is_read_ahead() {
     let buffer = Buffer::new(1024);
     let mut heap = Tlsf::new();
     heap_over(&buffer, &mut heap);
@@ -263,24 +250,42 @@ fn a_guess_past_the_pool_reads_nothing_outside_it() {
         size -= WORD;
     };
     let before = heap.stats();
-    // SAFETY: `ptr` is live; a size past the pool is refused without reading past it
-    // (under Miri, a read past the buffer would fail this test).
+    // SAFETY: `ptr` is live; a size past the pool is refused before the look-ahead, which
+    // would read past the pool (under Miri, a read past the buffer would fail this test).
     unsafe {
         assert_eq!(heap.free(ptr, layout(1 << 20, WORD)), Err(Error::WrongSize));
-        let block = heap.window.block(ptr.as_ptr().addr()).unwrap();
-        let (_, ahead) = heap
-            .window
-            .block_looking_ahead(ptr.as_ptr().addr(), usize::MAX / 2)
-            .unwrap();
         assert_eq!(
-            ahead.at, block,
-            "a guess past the pool falls back to the block itself"
+            heap.realloc(ptr, layout(1 << 20, WORD), layout(8, WORD)),
+            Err(Error::WrongSize)
         );
-        let successor = block.offset(block.size());
-        assert_eq!(ahead.header_of(successor), successor.header());
     }
     assert_eq!(heap.stats(), before);
     // SAFETY: live allocation, freed once with its own layout.
     unsafe { heap.free(ptr, layout(size, WORD)) }.unwrap();
+    heap.check().unwrap();
+}
+
+#[test]
+fn a_payload_off_a_word_boundary_is_in_no_window() {
+    let buffer = Buffer::new(4096);
+    let mut heap = Tlsf::new();
+    heap_over(&buffer, &mut heap);
+    let l = layout(64, WORD);
+    let a = heap.alloc(l).unwrap();
+    let addr = a.as_ptr().addr();
+    assert!(heap.window.block(addr).is_some());
+    for off in 1..WORD {
+        assert_eq!(heap.window.block(addr + off), None, "offset {off}");
+        assert_eq!(heap.window.block(addr - off), None, "offset -{off}");
+    }
+    // SAFETY: `a` is live; the misaligned pointers are refused without a read.
+    unsafe {
+        for off in 1..WORD {
+            let inside = a.add(off);
+            assert_eq!(heap.free(inside, layout(1, 1)), Err(Error::ForeignPointer));
+            assert_eq!(heap.usable_size(inside), None);
+        }
+        heap.free(a, l).unwrap();
+    }
     heap.check().unwrap();
 }
