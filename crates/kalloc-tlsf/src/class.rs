@@ -80,27 +80,30 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
         }
     }
 
-    /// The first class whose every block holds at least `size` bytes, or `None` when that
-    /// class would lie above the top one.
+    /// The first class whose every block holds at least `size` bytes (a whole number of
+    /// words, at least `WORD`), or `None` when that class would lie above the top one, as
+    /// it does for every size above `MAX_BLOCK`.
     #[inline(always)]
     pub(crate) fn ceil(size: usize) -> Option<(usize, usize)> {
-        debug_assert!(size <= Self::MAX_BLOCK && size % WORD == 0);
+        debug_assert!(size >= WORD && size % WORD == 0);
         if size < 1 << Self::SHIFT {
             return Some((0, size >> WORD_LOG2));
         }
-        let log = size.ilog2();
-        // Round up to a whole step of this power of two's classes: the quotient lies in
-        // `SL ..= 2·SL`, and `2·SL` is the next power of two's first class. One bit scan,
-        // where rounding then calling `floor` would take two.
-        let step_log2 = log - Self::SL_LOG2;
-        // Cannot overflow: size <= MAX_BLOCK < usize::MAX / 2 and the step is <= size.
-        let quotient = (size + ((1usize << step_log2) - 1)) >> step_log2;
-        let fl = (log - Self::SHIFT + 1) as usize + (quotient >> (Self::SL_LOG2 + 1));
-        // Above the top class: the rounded size would exceed MAX_BLOCK.
-        if fl >= FL {
+        // The class after the one holding `size - 1`: its lower bound is the first class
+        // boundary at or above `size`. As one index `fl·SL + sl`, "after" is `+ 1`, which
+        // carries into the next first level by itself. `size - 1` is at least
+        // `2^SHIFT - 1`, whose bit scan says `SHIFT - 1`: the formula below still holds
+        // there (its first term is then `-SL`, taken back by the shifted size, `2·SL - 1`),
+        // which spares a branch on where `size - 1` lies.
+        let below = size - 1;
+        let log = below.ilog2();
+        let index = ((log as usize).wrapping_sub(Self::SHIFT as usize) << Self::SL_LOG2)
+            .wrapping_add(below >> (log - Self::SL_LOG2))
+            + 1;
+        if index >= FL * SL {
             return None;
         }
-        Some((fl, quotient & (SL - 1)))
+        Some((index >> Self::SL_LOG2, index & (SL - 1)))
     }
 
     /// The smallest size class `(fl, sl)` holds.

@@ -157,12 +157,14 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         Ok(need)
     }
 
-    /// The size `alloc` gives a block for a `size`-byte request, when the block it carved
-    /// from had no remainder too small to split off: [`block_size`](Self::block_size)
-    /// without the checks. At most the size of any block that passed
+    /// [`block_size`](Self::block_size) for a `Layout`'s size, without the limit check: a
+    /// size above [`MAX_BLOCK`](Tlsf::MAX_BLOCK) finds no class, and the slow path that
+    /// follows reports it. It is also the size `alloc` gives the block, unless the block it
+    /// carved from kept a remainder too small to split off, so the look-ahead guesses the
+    /// successor with it; it is at most the size of any block that passed
     /// [`used_header`](Self::used_header)'s size check for a layout of `size` bytes.
     #[inline(always)]
-    fn predicted_size(size: usize) -> usize {
+    fn layout_block_size(size: usize) -> usize {
         // A `Layout` size is at most isize::MAX: the sum cannot wrap.
         let rounded = (size + (HEADER + WORD - 1)) & !(WORD - 1);
         rounded.max(MIN_BLOCK)
@@ -188,7 +190,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
 
     /// Takes a free block of at least `need` bytes out of the lists: the first non-empty
     /// class whose blocks all fit, else the head of `need`'s own class if it fits (this
-    /// recovers what the round-up leaves idle).
+    /// recovers what the round-up leaves idle). `None` also for `need` above `MAX_BLOCK`.
     #[inline(always)]
     fn take_fit(&mut self, need: usize) -> Option<(Block, usize)> {
         if let Some((fl, sl)) = Classes::<FL, SL>::ceil(need) {
@@ -208,6 +210,9 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     #[cold]
     #[inline(never)]
     fn take_fit_below(&mut self, need: usize) -> Option<(Block, usize)> {
+        if need > Classes::<FL, SL>::MAX_BLOCK {
+            return None;
+        }
         let (fl, sl) = Classes::<FL, SL>::floor(need);
         let head = self.lists.head(fl, sl)?;
         // SAFETY: a listed block is a free block of this heap.
@@ -370,7 +375,9 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         if layout.size() == 0 {
             return Ok(Self::dangling(layout.align()));
         }
-        let need = Self::block_size(layout.size())?;
+        // Unchecked: a size above MAX_BLOCK fits nowhere, and growth refuses it
+        // (`pool_size_for`) with the error `block_size` would give.
+        let need = Self::layout_block_size(layout.size());
         let (block, size, gap) = match self.take_fit(need) {
             Some((block, size)) => (block, size, 0),
             None => self.find_after_growth(need, layout)?,
@@ -417,7 +424,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         // SAFETY: `block` is a block of a pool; `used_header` checked that it holds
         // `layout.size()` bytes past its header, so its size, a whole number of words, is
         // at least the predicted one, itself whole words and at least `MIN_BLOCK`.
-        let ahead = unsafe { Lookahead::read(block, Self::predicted_size(layout.size())) };
+        let ahead = unsafe { Lookahead::read(block, Self::layout_block_size(layout.size())) };
         Ok((block, header, ahead))
     }
 

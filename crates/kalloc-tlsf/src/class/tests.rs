@@ -114,3 +114,19 @@ fn the_largest_valid_geometry_stays_in_range() {
     assert_eq!(Top::ceil(Top::MAX_BLOCK), None);
     assert!(Top::ceil((Top::MAX_BLOCK / 2) & !(WORD - 1)).is_some());
 }
+
+#[test]
+fn sizes_above_the_largest_block_have_no_ceil() {
+    fn check<const FL: usize, const SL: usize>() {
+        let mut size = Classes::<FL, SL>::MAX_BLOCK + WORD;
+        // Up to the largest block size a `Layout` can ask for.
+        while size <= (isize::MAX as usize >> 1) + 1 {
+            assert_eq!(Classes::<FL, SL>::ceil(size), None, "size {size}");
+            assert_eq!(Classes::<FL, SL>::ceil(size * 2), None, "size {}", size * 2);
+            size = size * 2 - WORD;
+        }
+    }
+    check::<24, 32>();
+    check::<8, 4>();
+    check::<20, 16>();
+}

@@ -92,6 +92,10 @@ fn bad_requests_are_refused_without_change() {
     // where MAX_BLOCK itself exceeds isize::MAX once rounded to 8).
     let too_big = layout(<Tlsf<'_>>::MAX_BLOCK - HEADER + 1, WORD);
     assert_eq!(heap.alloc(too_big), Err(Error::TooLarge));
+    // The largest size a Layout allows: the word-aligned path skips the limit check, finds
+    // no class and reports it from the slow path.
+    let largest_layout = layout(isize::MAX as usize - (WORD - 1), WORD);
+    assert_eq!(heap.alloc(largest_layout), Err(Error::TooLarge));
     let largest = layout(<Tlsf<'_>>::MAX_BLOCK - HEADER, WORD);
     assert_eq!(heap.alloc(largest), Err(Error::Exhausted));
     assert_eq!(heap.alloc(layout(8192, WORD)), Err(Error::Exhausted));
