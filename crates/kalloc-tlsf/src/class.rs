@@ -69,15 +69,28 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
     /// `fl >= FL`: callers outside the lists check the size first or index checked.
     #[inline(always)]
     pub(crate) fn floor(size: usize) -> (usize, usize) {
+        Self::split(Self::index(size))
+    }
+
+    /// [`floor`](Self::floor) as one index `fl·SL + sl`, the position of the class's list
+    /// in a flat table of `FL × SL` heads.
+    #[inline(always)]
+    pub(crate) fn index(size: usize) -> usize {
         debug_assert!(size <= Self::MAX_BLOCK && size % WORD == 0);
         if size < 1 << Self::SHIFT {
-            (0, (size >> WORD_LOG2) & (SL - 1))
+            size >> WORD_LOG2
         } else {
+            // The shifted size is `SL + sl` (the top bit and `log2 SL` bits below it): its
+            // `SL` is the first level's first class past `(log - SHIFT)·SL`.
             let log = size.ilog2();
-            let fl = (log - Self::SHIFT + 1) as usize;
-            let sl = (size >> (log - Self::SL_LOG2)) & (SL - 1);
-            (fl, sl)
+            (((log - Self::SHIFT) as usize) << Self::SL_LOG2) + (size >> (log - Self::SL_LOG2))
         }
+    }
+
+    /// `(fl, sl)` of a class index `fl·SL + sl`.
+    #[inline(always)]
+    pub(crate) const fn split(index: usize) -> (usize, usize) {
+        (index >> Self::SL_LOG2, index & (SL - 1))
     }
 
     /// The first class whose every block holds at least `size` bytes (a whole number of
@@ -103,7 +116,7 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
         if index >= FL * SL {
             return None;
         }
-        Some((index >> Self::SL_LOG2, index & (SL - 1)))
+        Some(Self::split(index))
     }
 
     /// The smallest size class `(fl, sl)` holds.

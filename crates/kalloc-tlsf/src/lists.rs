@@ -99,21 +99,27 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
         Some((fl, self.sl_bitmap[fl].ilog2() as usize))
     }
 
-    /// First level `fl`: its list heads and its second-level bitmap, without a bounds
-    /// check (the hot paths' class comes from `floor`, which the compiler cannot bound).
+    /// The head of list `index` (`fl·SL + sl`), without a bounds check (the hot paths'
+    /// index comes from `Classes::index`, which the compiler cannot bound).
+    ///
+    /// # Safety
+    /// `index < FL × SL`.
+    #[inline(always)]
+    unsafe fn head_mut(&mut self, index: usize) -> &mut Option<Block> {
+        debug_assert!(index < FL * SL, "list {index} out of range");
+        // SAFETY: `index < FL × SL` (caller) is in bounds of the flattened heads.
+        unsafe { self.heads.as_flattened_mut().get_unchecked_mut(index) }
+    }
+
+    /// The second-level bitmap of first level `fl`, without a bounds check.
     ///
     /// # Safety
     /// `fl < FL`.
     #[inline(always)]
-    unsafe fn level(&mut self, fl: usize) -> (&mut [Option<Block>; SL], &mut usize) {
+    unsafe fn row_mut(&mut self, fl: usize) -> &mut usize {
         debug_assert!(fl < FL, "first level {fl} out of range");
-        // SAFETY: `fl < FL` (caller) is in bounds of both arrays.
-        unsafe {
-            (
-                self.heads.get_unchecked_mut(fl),
-                self.sl_bitmap.get_unchecked_mut(fl),
-            )
-        }
+        // SAFETY: `fl < FL` (caller).
+        unsafe { self.sl_bitmap.get_unchecked_mut(fl) }
     }
 
     /// Pushes a free block of `size` bytes onto the front of its list.
@@ -123,30 +129,30 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
     /// this heap, and in no list; `size <= MAX_BLOCK` (true of every block of a heap).
     #[inline(always)]
     pub(crate) unsafe fn insert(&mut self, block: Block, size: usize) {
-        let (fl, sl) = Classes::<FL, SL>::floor(size);
-        // SAFETY: `size <= MAX_BLOCK` (caller), so `fl < FL` (see `Classes::floor`).
-        let head = unsafe { self.level(fl) }.0[sl];
+        let index = Classes::<FL, SL>::index(size);
+        // SAFETY: `size <= MAX_BLOCK` (caller), so `index < FL × SL` (see `Classes::floor`).
+        let head = *unsafe { self.head_mut(index) };
         // SAFETY: `block` and `head` are free blocks of this heap (caller; list invariant).
         unsafe {
             block.set_next_free(head);
             block.set_prev_free(None);
             self.back_link(head).write(Some(block));
+            *self.head_mut(index) = Some(block);
         }
-        // SAFETY: as above.
-        let (heads, sl_bitmap) = unsafe { self.level(fl) };
-        heads[sl] = Some(block);
         // Only a list that was empty changes the bitmaps. Setting the bits every time would
         // store on every insert a value computed from `size`, which `free` and `carve` read
         // from block headers: in a heap larger than the caches that store waits on a miss,
         // and the next search's bitmap read waits on the store. A branch the predictor
         // gets right (usually, in a large heap) skips the store altogether.
         if head.is_none() {
-            *sl_bitmap |= 1 << sl;
+            let (fl, sl) = Classes::<FL, SL>::split(index);
+            // SAFETY: `index < FL × SL`, so `fl < FL`.
+            *unsafe { self.row_mut(fl) } |= 1 << sl;
             self.fl_bitmap |= 1 << fl;
         }
         debug_assert!(
-            self.marked(fl, sl),
-            "a non-empty list {fl}/{sl} was not marked in the bitmaps"
+            self.marked(index / SL, index % SL),
+            "a non-empty list {index} was not marked in the bitmaps"
         );
     }
 
@@ -166,9 +172,9 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
                 Some(prev) => prev.set_next_free(next),
                 None => {
                     // Only a list's head needs its class.
-                    let (fl, sl) = Classes::<FL, SL>::floor(size);
-                    debug_assert_eq!(self.heads[fl][sl], Some(block));
-                    self.set_head(fl, sl, next);
+                    let index = Classes::<FL, SL>::index(size);
+                    debug_assert_eq!(*self.head_mut(index), Some(block));
+                    self.set_head(index, next);
                 }
             }
         }
@@ -177,35 +183,39 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
     /// Removes and returns the head of the non-empty list `(fl, sl)` with its size.
     ///
     /// # Safety
-    /// The lists must be consistent (they are, unless memory was corrupted from outside)
-    /// and `fl < FL`.
+    /// The lists must be consistent (they are, unless memory was corrupted from outside),
+    /// `fl < FL` and `sl < SL`.
     #[inline]
     pub(crate) unsafe fn pop(&mut self, fl: usize, sl: usize) -> Option<(Block, usize)> {
-        let block = self.heads[fl][sl]?;
+        let index = fl * SL + sl;
+        // SAFETY: `index < FL × SL` (caller).
+        let block = (*unsafe { self.head_mut(index) })?;
         // SAFETY: a listed block is a free block of this heap; so is its successor.
         let (size, next) = unsafe { (size_of_header(block.header()), block.next_free()) };
         // SAFETY: as above.
         unsafe { self.back_link(next).write(None) };
-        // SAFETY: `fl < FL` (caller).
-        unsafe { self.set_head(fl, sl, next) };
+        // SAFETY: as above.
+        unsafe { self.set_head(index, next) };
         Some((block, size))
     }
 
-    /// Replaces the head of `(fl, sl)`, keeping the bitmaps in step.
+    /// Replaces the head of list `index` (`fl·SL + sl`), keeping the bitmaps in step.
     ///
     /// # Safety
-    /// `fl < FL`.
+    /// `index < FL × SL`.
     #[inline(always)]
-    unsafe fn set_head(&mut self, fl: usize, sl: usize, head: Option<Block>) {
-        // SAFETY: `fl < FL` (caller).
-        let (heads, sl_bitmap) = unsafe { self.level(fl) };
-        heads[sl & (SL - 1)] = head;
+    unsafe fn set_head(&mut self, index: usize, head: Option<Block>) {
+        // SAFETY: `index < FL × SL` (caller).
+        unsafe { *self.head_mut(index) = head };
+        let (fl, sl) = Classes::<FL, SL>::split(index);
+        // SAFETY: `index < FL × SL`, so `fl < FL`.
+        let row = unsafe { self.row_mut(fl) };
         // Whether the list just emptied is as unpredictable as the request sizes: the bits
         // are cleared without a branch (a `true` clears, a `false` clears nothing). Unlike
         // `insert`'s update, which is a branch, a branch here measured no faster on large
         // heaps and slower on small ones.
-        *sl_bitmap &= !(usize::from(head.is_none()) << sl);
-        self.fl_bitmap &= !(usize::from(*sl_bitmap == 0) << fl);
+        *row &= !(usize::from(head.is_none()) << sl);
+        self.fl_bitmap &= !(usize::from(*row == 0) << fl);
     }
 }
 
