@@ -6,7 +6,7 @@
 //!  | header: size | flags     |        | header: size | flags     |
 //!  +--------------------------+ <- ptr +--------------------------+
 //!  | payload ...              |        | next free (or null)      |
-//!  |                          |        | prev free (or null)      |
+//!  |                          |        | back link                |
 //!  |                          |        | ...                      |
 //!  |                          |        | footer: size             |
 //!  +--------------------------+        +--------------------------+
@@ -15,6 +15,10 @@
 //! A used block spends exactly one word ([`HEADER`]) on bookkeeping. Only a free block has
 //! links and a footer; its successor's [`PREV_FREE`] flag says the word before the
 //! successor's header is that footer, which is how `free` finds the previous block.
+//!
+//! A free block's [`BackLink`] names what comes before it in its free list: the previous
+//! block, or, for the head, the list itself. Unlinking a block then never needs its size
+//! class: the link says which head to update.
 
 use crate::class::{HEADER, WORD};
 use core::ptr::NonNull;
@@ -121,14 +125,14 @@ impl Block {
         unsafe { self.0.add(WORD).cast::<Option<Block>>().read() }
     }
 
-    /// The previous block in this block's free list.
+    /// What comes before this block in its free list.
     ///
     /// # Safety
     /// `self` must be a free block.
     #[inline]
-    pub(crate) unsafe fn prev_free(self) -> Option<Block> {
+    pub(crate) unsafe fn back_link(self) -> BackLink {
         // SAFETY: the second link word of a free block (caller).
-        unsafe { self.0.add(2 * WORD).cast::<Option<Block>>().read() }
+        unsafe { self.0.add(2 * WORD).cast::<BackLink>().read() }
     }
 
     /// Sets the next free-list link.
@@ -141,24 +145,24 @@ impl Block {
         unsafe { self.0.add(WORD).cast::<Option<Block>>().write(next) }
     }
 
-    /// The previous free-list link's word, for a store chosen without a branch.
+    /// The back link's word, for a store chosen without a branch.
     ///
     /// # Safety
     /// As [`set_next_free`](Block::set_next_free).
     #[inline]
-    pub(crate) unsafe fn prev_link(self) -> NonNull<Option<Block>> {
+    pub(crate) unsafe fn back_link_slot(self) -> NonNull<BackLink> {
         // SAFETY: the second link word lies inside the block (caller).
         unsafe { self.0.add(2 * WORD).cast() }
     }
 
-    /// Sets the previous free-list link.
+    /// Sets the back link.
     ///
     /// # Safety
     /// As [`set_next_free`](Block::set_next_free).
     #[inline]
-    pub(crate) unsafe fn set_prev_free(self, prev: Option<Block>) {
-        // SAFETY: the second link word lies inside the block (caller).
-        unsafe { self.0.add(2 * WORD).cast::<Option<Block>>().write(prev) }
+    pub(crate) unsafe fn set_back_link(self, link: BackLink) {
+        // SAFETY: as `back_link_slot`.
+        unsafe { self.back_link_slot().write(link) }
     }
 
     /// Writes the footer of a free block of `size` bytes: its last word holds the size.
@@ -205,3 +209,51 @@ impl Block {
 
 #[cfg(test)]
 mod tests;
+
+/// What comes before a free block in its free list: the previous block, or, when the block
+/// is the list's head, the list itself, by its index `fl·SL + sl`.
+///
+/// One word. A block address is word-aligned, so bit 0 tells the two apart: a list is
+/// stored as `index << 1 | 1`, an integer without provenance, never dereferenced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(transparent)]
+pub(crate) struct BackLink(NonNull<u8>);
+
+/// A [`BackLink`] taken apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Before {
+    /// The previous block of the list.
+    Block(Block),
+    /// The block heads the list with this index.
+    List(usize),
+}
+
+impl BackLink {
+    /// Bit 0: the link names a list.
+    const LIST: usize = 1;
+
+    /// A link to the previous block of the list.
+    #[inline(always)]
+    pub(crate) const fn to_block(block: Block) -> BackLink {
+        BackLink(block.0)
+    }
+
+    /// A link to list `index` (the block is its head).
+    #[inline(always)]
+    pub(crate) const fn to_list(index: usize) -> BackLink {
+        let tagged = (index << 1) | Self::LIST;
+        // SAFETY: bit 0 is set, so the address is not zero.
+        BackLink(unsafe { NonNull::new_unchecked(core::ptr::without_provenance_mut(tagged)) })
+    }
+
+    /// What the link names.
+    #[inline(always)]
+    pub(crate) fn get(self) -> Before {
+        let addr = self.0.as_ptr().addr();
+        if addr & Self::LIST == 0 {
+            Before::Block(Block(self.0))
+        } else {
+            Before::List(addr >> 1)
+        }
+    }
+}

@@ -1,8 +1,9 @@
 //! [`Tlsf::check`]: validates the whole heap state and names the first inconsistency.
 
 use crate::Tlsf;
-use crate::block::{Block, PREV_FREE, USED, size_of_header};
+use crate::block::{BackLink, Before, Block, PREV_FREE, USED, size_of_header};
 use crate::class::{Classes, MIN_BLOCK, WORD};
+use crate::lists::FreeLists;
 use crate::pool::{self, MIN_POOL, PoolKind, TRAILER, Trailer, kind_of};
 use core::fmt;
 use core::ptr::NonNull;
@@ -239,23 +240,24 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
         let at = block.addr();
         let (fl, sl) = Classes::<FL, SL>::floor(size);
         // SAFETY: `block` is a free block of at least MIN_BLOCK bytes in a pool.
-        let (prev, next) = unsafe { (block.prev_free(), block.next_free()) };
-        match prev {
-            None => ensure(
-                self.lists.head(fl, sl) == Some(block),
+        let (back, next) = unsafe { (block.back_link(), block.next_free()) };
+        match back.get() {
+            Before::List(index) => ensure(
+                index == FreeLists::<FL, SL>::list_index(fl, sl)
+                    && self.lists.head(fl, sl) == Some(block),
                 "free block is not in its class list",
                 at,
             )?,
-            Some(prev) => {
+            Before::Block(prev) => {
                 ensure(
                     self.is_block_address(prev.addr()),
                     "free-list link leaves the pools",
                     at,
                 )?;
                 // SAFETY: `prev` lies in a pool with room for a free block's links.
-                let back = unsafe { prev.next_free() };
+                let forward = unsafe { prev.next_free() };
                 ensure(
-                    back == Some(block),
+                    forward == Some(block),
                     "free-list neighbour does not link back",
                     at,
                 )?;
@@ -268,9 +270,9 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
                 at,
             )?;
             // SAFETY: as above.
-            let back = unsafe { next.prev_free() };
+            let back = unsafe { next.back_link() };
             ensure(
-                back == Some(block),
+                back == BackLink::to_block(block),
                 "free-list neighbour does not link back",
                 at,
             )?;
@@ -315,7 +317,7 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
                     "bitmap disagrees with its list",
                     head.map_or(0, Block::addr),
                 )?;
-                let mut prev = None;
+                let mut expected = BackLink::to_list(FreeLists::<FL, SL>::list_index(fl, sl));
                 let mut node = head;
                 while let Some(block) = node {
                     let at = block.addr();
@@ -331,7 +333,7 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
                     )?;
                     // SAFETY: `at` lies in a pool with room for a free block's links.
                     let (header, back, next) =
-                        unsafe { (block.header(), block.prev_free(), block.next_free()) };
+                        unsafe { (block.header(), block.back_link(), block.next_free()) };
                     ensure(header & USED == 0, "listed block is in use", at)?;
                     let size = size_of_header(header);
                     ensure(
@@ -340,9 +342,9 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
                         "listed block is in the wrong class",
                         at,
                     )?;
-                    ensure(back == prev, "free-list back link broken", at)?;
+                    ensure(back == expected, "free-list back link broken", at)?;
                     listed += 1;
-                    prev = Some(block);
+                    expected = BackLink::to_block(block);
                     node = next;
                 }
             }

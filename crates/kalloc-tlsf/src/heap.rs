@@ -277,7 +277,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                 let head_size = unsafe { head.size() };
                 if let Some(gap) = Self::aligned_gap(head, head_size, need, align) {
                     // SAFETY: `head` is listed with `head_size` bytes.
-                    unsafe { self.lists.remove(head, head_size) };
+                    unsafe { self.lists.remove(head) };
                     return Ok(Some((head, head_size, gap)));
                 }
             }
@@ -524,7 +524,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             let next_header = ahead.header_of(next);
             if next_header & USED == 0 {
                 let next_size = size_of_header(next_header);
-                self.lists.remove(next, next_size);
+                self.lists.remove(next);
                 size += next_size;
             } else {
                 next.set_header(next_header | PREV_FREE);
@@ -535,7 +535,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                 block.set_header(header & !USED);
                 let prev_size = block.prev_footer();
                 start = block.back(prev_size);
-                self.lists.remove(start, prev_size);
+                self.lists.remove(start);
                 size += prev_size;
             }
             start.set_header(size);
@@ -605,7 +605,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             if next_header & USED != 0 || size + next_size < need {
                 return false;
             }
-            self.lists.remove(next, next_size);
+            self.lists.remove(next);
             let joined = size + next_size;
             let rest = joined - need;
             let flags = header & FLAGS;
@@ -650,7 +650,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             let next_header = ahead.header_of(next);
             let tail_size = if next_header & USED == 0 {
                 let next_size = size_of_header(next_header);
-                self.lists.remove(next, next_size);
+                self.lists.remove(next);
                 rest + next_size
             } else if rest >= MIN_BLOCK {
                 next.set_header(next_header | PREV_FREE);

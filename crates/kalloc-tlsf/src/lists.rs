@@ -10,7 +10,7 @@
 //! Finding the first non-empty list at or above a class takes two masked
 //! trailing-zero counts; no list is ever walked.
 
-use crate::block::{Block, size_of_header};
+use crate::block::{BackLink, Before, Block, size_of_header};
 use crate::class::Classes;
 use core::ptr::NonNull;
 
@@ -26,7 +26,7 @@ pub(crate) struct FreeLists<const FL: usize, const SL: usize> {
     /// head when inserting into an empty list, the successor of a list's last block), so
     /// list updates store unconditionally instead of branching on emptiness, which is
     /// unpredictable. Never read.
-    sink: Option<Block>,
+    sink: BackLink,
 }
 
 impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
@@ -36,7 +36,7 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
             fl_bitmap: 0,
             sl_bitmap: [0; FL],
             heads: [[None; SL]; FL],
-            sink: None,
+            sink: BackLink::to_list(0),
         }
     }
 
@@ -45,12 +45,17 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
     /// # Safety
     /// A `Some` block must be a free block the heap may write.
     #[inline(always)]
-    unsafe fn back_link(&mut self, block: Option<Block>) -> NonNull<Option<Block>> {
+    unsafe fn back_link_slot(&mut self, block: Option<Block>) -> NonNull<BackLink> {
         match block {
             // SAFETY: forwarded from the caller.
-            Some(block) => unsafe { block.prev_link() },
+            Some(block) => unsafe { block.back_link_slot() },
             None => NonNull::from(&mut self.sink),
         }
+    }
+
+    /// The index `fl·SL + sl` of list `(fl, sl)`, which a head's [`BackLink`] holds.
+    pub(crate) const fn list_index(fl: usize, sl: usize) -> usize {
+        fl * SL + sl
     }
 
     /// The head of list `(fl, sl)`.
@@ -135,8 +140,8 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
         // SAFETY: `block` and `head` are free blocks of this heap (caller; list invariant).
         unsafe {
             block.set_next_free(head);
-            block.set_prev_free(None);
-            self.back_link(head).write(Some(block));
+            block.set_back_link(BackLink::to_list(index));
+            self.back_link_slot(head).write(BackLink::to_block(block));
             *self.head_mut(index) = Some(block);
         }
         // Only a list that was empty changes the bitmaps. Setting the bits every time would
@@ -156,23 +161,22 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
         );
     }
 
-    /// Unlinks a free block of `size` bytes from its list.
+    /// Unlinks a free block from its list. Its back link says what precedes it, so its size
+    /// class is not needed, even when it heads its list.
     ///
     /// # Safety
-    /// `block` must be a listed free block of `size` bytes (so `size <= MAX_BLOCK`).
+    /// `block` must be a listed free block.
     #[inline(always)]
-    pub(crate) unsafe fn remove(&mut self, block: Block, size: usize) {
-        // SAFETY: `block` is listed (caller), so its links and neighbours are free blocks;
-        // a listed block is at most MAX_BLOCK bytes, so `fl < FL` for `set_head`.
+    pub(crate) unsafe fn remove(&mut self, block: Block) {
+        // SAFETY: `block` is listed (caller), so its links and neighbours are free blocks,
+        // and a back link to a list names one of the `FL × SL` lists (list invariant).
         unsafe {
             let next = block.next_free();
-            let prev = block.prev_free();
-            self.back_link(next).write(prev);
-            match prev {
-                Some(prev) => prev.set_next_free(next),
-                None => {
-                    // Only a list's head needs its class.
-                    let index = Classes::<FL, SL>::index(size);
+            let back = block.back_link();
+            self.back_link_slot(next).write(back);
+            match back.get() {
+                Before::Block(prev) => prev.set_next_free(next),
+                Before::List(index) => {
                     debug_assert_eq!(*self.head_mut(index), Some(block));
                     self.set_head(index, next);
                 }
@@ -187,13 +191,13 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
     /// `fl < FL` and `sl < SL`.
     #[inline]
     pub(crate) unsafe fn pop(&mut self, fl: usize, sl: usize) -> Option<(Block, usize)> {
-        let index = fl * SL + sl;
+        let index = Self::list_index(fl, sl);
         // SAFETY: `index < FL × SL` (caller).
         let block = (*unsafe { self.head_mut(index) })?;
         // SAFETY: a listed block is a free block of this heap; so is its successor.
         let (size, next) = unsafe { (size_of_header(block.header()), block.next_free()) };
         // SAFETY: as above.
-        unsafe { self.back_link(next).write(None) };
+        unsafe { self.back_link_slot(next).write(BackLink::to_list(index)) };
         // SAFETY: as above.
         unsafe { self.set_head(index, next) };
         Some((block, size))

@@ -259,7 +259,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                     let sentinel = Block::at(trailer.cast());
                     let last_size = sentinel.prev_footer();
                     let last = sentinel.back(last_size);
-                    self.lists.remove(last, last_size);
+                    self.lists.remove(last);
                     (start, size) = (last, size + last_size);
                 }
             }
@@ -268,7 +268,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                 let header = first.header();
                 if header & USED == 0 {
                     let first_size = size_of_header(header);
-                    self.lists.remove(first, first_size);
+                    self.lists.remove(first);
                     size += first_size;
                 }
             }
@@ -399,7 +399,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         let size = info.usable() - TRAILER;
         // SAFETY: the pool is one free block of `size` bytes (caller), so it is listed.
         unsafe {
-            self.lists.remove(block, size);
+            self.lists.remove(block);
             self.unlink_pool(trailer);
         }
         self.total -= info.len;

@@ -16,12 +16,14 @@ fn tags_and_links_land_where_the_layout_says() {
         block.set_header(MIN_BLOCK | PREV_FREE);
         block.set_footer(MIN_BLOCK);
         block.set_next_free(Some(other));
-        block.set_prev_free(None);
+        block.set_back_link(BackLink::to_list(5));
         second.set_header(MIN_BLOCK | USED | PREV_FREE);
         assert_eq!(block.size(), MIN_BLOCK);
         assert_eq!(block.header() & FLAGS, PREV_FREE);
         assert_eq!(block.next_free(), Some(other));
-        assert_eq!(block.prev_free(), None);
+        assert_eq!(block.back_link().get(), Before::List(5));
+        second.set_back_link(BackLink::to_block(block));
+        assert_eq!(second.back_link().get(), Before::Block(block));
         assert_eq!(second.prev_footer(), MIN_BLOCK);
         assert_eq!(second.back(MIN_BLOCK), block);
         assert_eq!(second.payload().as_ptr().addr(), second.addr() + WORD);

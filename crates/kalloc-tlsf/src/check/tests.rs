@@ -1,5 +1,5 @@
 use crate::Tlsf;
-use crate::block::{Block, PREV_FREE, USED};
+use crate::block::{BackLink, Before, Block, PREV_FREE, USED};
 use crate::class::WORD;
 use crate::testing::{Buffer, heap_over, layout};
 
@@ -75,6 +75,17 @@ fn self_link(_: Block, b: Block, _: Block) {
     unsafe { b.set_next_free(Some(b)) }
 }
 
+fn wrong_list(_: Block, b: Block, _: Block) {
+    // `b` heads its list; its back link now names the next list up.
+    // SAFETY: `b` is a free block; its back link is its third word.
+    unsafe {
+        let Before::List(index) = b.back_link().get() else {
+            panic!("a free block alone in its list heads it");
+        };
+        b.set_back_link(BackLink::to_list(index + 1));
+    }
+}
+
 fn oversized(_: Block, _: Block, c: Block) {
     // SAFETY: `c` is a block header of the heap.
     unsafe { c.set_header((1 << 20) | USED | PREV_FREE) }
@@ -82,7 +93,7 @@ fn oversized(_: Block, _: Block, c: Block) {
 
 #[test]
 fn every_corruption_is_named() {
-    let cases: [(&str, Corrupt); 6] = [
+    let cases: [(&str, Corrupt); 7] = [
         (
             "PREV_FREE flag disagrees with the previous block",
             clear_prev_free,
@@ -91,6 +102,7 @@ fn every_corruption_is_named() {
         ("block smaller than the minimum", tiny_block),
         ("used-block counters disagree with the walk", silent_merge),
         ("free-list neighbour does not link back", self_link),
+        ("free block is not in its class list", wrong_list),
         ("block runs past its pool's trailer", oversized),
     ];
     for (expected, corrupt) in cases {

@@ -34,12 +34,13 @@ fn insert_pop_remove_keep_bitmaps_in_step() {
         lists.insert(c, MIN_BLOCK);
         assert!(lists.marked(fl, sl));
         assert_eq!(lists.head(fl, sl), Some(c));
-        lists.remove(b, MIN_BLOCK);
+        lists.remove(b);
         assert_eq!(c.next_free(), Some(a));
-        assert_eq!(a.prev_free(), Some(c));
+        assert_eq!(a.back_link().get(), Before::Block(c));
+        assert_eq!(c.back_link().get(), Before::List(Lists::list_index(fl, sl)));
         assert_eq!(lists.pop(fl, sl), Some((c, MIN_BLOCK)));
-        assert_eq!(a.prev_free(), None);
-        lists.remove(a, MIN_BLOCK);
+        assert_eq!(a.back_link().get(), Before::List(Lists::list_index(fl, sl)));
+        lists.remove(a);
         assert!(!lists.marked(fl, sl));
         assert_eq!(lists.fl_bitmap(), 0);
         assert_eq!(lists.pop(fl, sl), None);
