@@ -129,7 +129,10 @@ impl Lookahead {
     /// from `WORD` up to its size.
     #[inline(always)]
     pub(crate) unsafe fn read(block: Block, ahead: usize) -> Lookahead {
-        debug_assert!(ahead >= WORD && ahead % WORD == 0, "guess {ahead} off a word");
+        debug_assert!(
+            ahead >= WORD && ahead % WORD == 0,
+            "guess {ahead} off a word"
+        );
         // SAFETY: `ahead` is at most the block's size (caller), so `at` lies in the block
         // or is its successor's header (a sentinel at worst), in the same pool.
         let at = unsafe { block.offset(ahead) };
