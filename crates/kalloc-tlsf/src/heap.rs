@@ -419,12 +419,13 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         layout: Layout,
     ) -> Result<(Block, usize, Lookahead), Error> {
         let block = self.locate(ptr, layout)?;
+        // The size `alloc` gave this block unless it kept a remainder too small to split.
+        let predicted = Self::layout_block_size(layout.size());
         // SAFETY: forwarded from the caller; the window found the block's position.
-        let header = unsafe { Self::used_header(block, layout) }?;
-        // SAFETY: `block` is a block of a pool; `used_header` checked that it holds
-        // `layout.size()` bytes past its header, so its size, a whole number of words, is
-        // at least the predicted one, itself whole words and at least `MIN_BLOCK`.
-        let ahead = unsafe { Lookahead::read(block, Self::layout_block_size(layout.size())) };
+        let header = unsafe { Self::used_header(block, predicted) }?;
+        // SAFETY: `block` is a block of a pool, and `used_header` checked that its size is
+        // at least `predicted`, a whole number of words, at least `MIN_BLOCK`.
+        let ahead = unsafe { Lookahead::read(block, predicted) };
         Ok((block, header, ahead))
     }
 
@@ -444,23 +445,25 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         self.move_window(addr).ok_or(Error::ForeignPointer)
     }
 
-    /// The header of the block [`locate`](Self::locate) found for a payload allocated for
-    /// `layout`, after the used bit and the size are checked.
+    /// The header of the block [`locate`](Self::locate) found for a payload, after the
+    /// used bit is checked and the size is checked against `need`, the block size its
+    /// layout asks for ([`layout_block_size`](Self::layout_block_size)).
     ///
     /// # Safety
     /// `block` must come from [`locate`](Self::locate) for a payload this heap handed out.
     #[inline(always)]
-    unsafe fn used_header(block: Block, layout: Layout) -> Result<usize, Error> {
+    unsafe fn used_header(block: Block, need: usize) -> Result<usize, Error> {
         // SAFETY: `block` is a word-aligned header position inside a pool of this heap
         // (the window says so); the caller passes a payload this heap handed out.
         let header = unsafe { block.header() };
         if header & USED == 0 {
             return Err(Error::DoubleFree);
         }
-        // A block holds `size - HEADER` bytes. The sum cannot wrap (a `Layout` size is at
-        // most isize::MAX), and a corrupted size below the header is refused too: the
-        // look-ahead in `used_block` relies on the size being at least this.
-        if size_of_header(header) < layout.size() + HEADER {
+        // Every block is whole words and at least `MIN_BLOCK`, so it holds a layout's
+        // bytes exactly when it is at least the block size that layout asks for. A size
+        // corrupted below that (below one word, say) is refused too: the look-ahead in
+        // `used_block` relies on it.
+        if size_of_header(header) < need {
             return Err(Error::WrongSize);
         }
         Ok(header)

@@ -147,7 +147,7 @@ fn bad_frees_are_detected_and_change_nothing() {
 }
 
 #[test]
-fn a_used_header_smaller_than_a_header_is_refused_not_followed() {
+fn a_used_header_smaller_than_a_block_is_refused_not_followed() {
     let buffer = Buffer::new(4096);
     let mut heap = fresh(&buffer);
     let l = layout(64, WORD);
@@ -157,10 +157,11 @@ fn a_used_header_smaller_than_a_header_is_refused_not_followed() {
     // SAFETY: `a` is live; its header is rewritten, as a stray write would, then restored.
     unsafe {
         let header = block.header();
-        for size in [0, WORD / 2] {
+        // Below one word, a size that wrapped below zero would pass for a huge block and
+        // send the look-ahead and the merge past the pool; below `MIN_BLOCK`, the guess
+        // for a one-byte layout would lie past the block.
+        for size in [0, WORD / 2, 2 * WORD] {
             block.set_header(size | USED);
-            // A size that wrapped below zero would pass for a huge block and send the
-            // look-ahead and the merge past the pool.
             assert_eq!(heap.free(a, layout(1, 1)), Err(Error::WrongSize));
             assert_eq!(heap.free(a, l), Err(Error::WrongSize));
         }
