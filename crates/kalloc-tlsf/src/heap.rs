@@ -161,8 +161,8 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     /// size above [`MAX_BLOCK`](Tlsf::MAX_BLOCK) finds no class, and the slow path that
     /// follows reports it. It is also the size `alloc` gives the block, unless the block it
     /// carved from kept a remainder too small to split off, so the look-ahead guesses the
-    /// successor with it; it is at most the size of any block that passed
-    /// [`used_header`](Self::used_header)'s size check for a layout of `size` bytes.
+    /// successor with it, and [`used_header`](Self::used_header)'s size check compares
+    /// with it.
     #[inline(always)]
     fn layout_block_size(size: usize) -> usize {
         // A `Layout` size is at most isize::MAX: the sum cannot wrap.
