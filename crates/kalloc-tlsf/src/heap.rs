@@ -195,9 +195,9 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     fn take_fit(&mut self, need: usize) -> Option<(Block, usize)> {
         if let Some((fl, sl)) = Classes::<FL, SL>::ceil(need) {
             if let Some((fl, sl)) = self.lists.first_at_or_above(fl, sl) {
-                // SAFETY: the lists are consistent (heap invariant); the search returns a
-                // class below FL.
-                return unsafe { self.lists.pop(fl, sl) };
+                // SAFETY: the search returns a class whose bitmap bit is set, below FL;
+                // the lists are consistent (heap invariant).
+                return Some(unsafe { self.lists.pop(fl, sl) });
             }
         }
         self.take_fit_below(need)
@@ -220,8 +220,9 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         if size < need {
             return None;
         }
-        // SAFETY: as above; `head` indexed `(fl, sl)` checked, so `fl < FL`.
-        unsafe { self.lists.pop(fl, sl) }
+        // SAFETY: as above; `head` indexed `(fl, sl)` checked, so `fl < FL`, and the list
+        // is not empty.
+        Some(unsafe { self.lists.pop(fl, sl) })
     }
 
     /// Bytes to skip at the front of free block `block` (of `size` bytes) so that its
@@ -255,16 +256,14 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         }
         if let Some((fl, sl)) = Classes::<FL, SL>::ceil(padded) {
             if let Some((fl, sl)) = self.lists.first_at_or_above(fl, sl) {
-                // SAFETY: the lists are consistent (heap invariant); the search returns a
-                // class below FL.
-                if let Some((block, size)) = unsafe { self.lists.pop(fl, sl) } {
-                    let gap = Self::aligned_gap(block, size, need, align);
-                    debug_assert!(gap.is_some(), "a padded class always fits");
-                    match gap {
-                        Some(gap) => return Ok(Some((block, size, gap))),
-                        // SAFETY: `block` was just popped: free, unlisted, `size` bytes.
-                        None => unsafe { self.lists.insert(block, size) },
-                    }
+                // SAFETY: as in `take_fit`.
+                let (block, size) = unsafe { self.lists.pop(fl, sl) };
+                let gap = Self::aligned_gap(block, size, need, align);
+                debug_assert!(gap.is_some(), "a padded class always fits");
+                match gap {
+                    Some(gap) => return Ok(Some((block, size, gap))),
+                    // SAFETY: `block` was just popped: free, unlisted, `size` bytes.
+                    None => unsafe { self.lists.insert(block, size) },
                 }
             }
         }

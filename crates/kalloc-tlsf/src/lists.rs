@@ -187,20 +187,26 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
     /// Removes and returns the head of the non-empty list `(fl, sl)` with its size.
     ///
     /// # Safety
-    /// The lists must be consistent (they are, unless memory was corrupted from outside),
+    /// The list must be non-empty: its head was just read, or its bitmap bit found set
+    /// (the bitmaps and the heads, both in this record and changed only here, agree). The
+    /// lists must be consistent (they are, unless memory was corrupted from outside),
     /// `fl < FL` and `sl < SL`.
     #[inline]
-    pub(crate) unsafe fn pop(&mut self, fl: usize, sl: usize) -> Option<(Block, usize)> {
+    pub(crate) unsafe fn pop(&mut self, fl: usize, sl: usize) -> (Block, usize) {
         let index = Self::list_index(fl, sl);
         // SAFETY: `index < FL × SL` (caller).
-        let block = (*unsafe { self.head_mut(index) })?;
+        let head = *unsafe { self.head_mut(index) };
+        debug_assert!(head.is_some(), "list {index} popped empty");
+        // SAFETY: the list is non-empty (caller). Unchecked, so that the caller's own test
+        // of the result (an `Option` from the search) folds away.
+        let block = unsafe { head.unwrap_unchecked() };
         // SAFETY: a listed block is a free block of this heap; so is its successor.
         let (size, next) = unsafe { (size_of_header(block.header()), block.next_free()) };
         // SAFETY: as above.
         unsafe { self.back_link_slot(next).write(BackLink::to_list(index)) };
         // SAFETY: as above.
         unsafe { self.set_head(index, next) };
-        Some((block, size))
+        (block, size)
     }
 
     /// Replaces the head of list `index` (`fl·SL + sl`), keeping the bitmaps in step.

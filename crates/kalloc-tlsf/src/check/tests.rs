@@ -130,7 +130,7 @@ fn an_unlisted_free_block_is_found() {
         });
     // SAFETY: the lists are consistent; the block stays free but leaves its list.
     let popped = unsafe { heap.lists.pop(fl, sl) };
-    assert_eq!(popped.map(|(block, _)| block), Some(b));
+    assert_eq!(popped.0, b);
     assert_eq!(
         heap.check().map_err(|e| e.what),
         Err("free block is not in its class list")

@@ -38,12 +38,12 @@ fn insert_pop_remove_keep_bitmaps_in_step() {
         assert_eq!(c.next_free(), Some(a));
         assert_eq!(a.back_link().get(), Before::Block(c));
         assert_eq!(c.back_link().get(), Before::List(Lists::list_index(fl, sl)));
-        assert_eq!(lists.pop(fl, sl), Some((c, MIN_BLOCK)));
+        assert_eq!(lists.pop(fl, sl), (c, MIN_BLOCK));
         assert_eq!(a.back_link().get(), Before::List(Lists::list_index(fl, sl)));
         lists.remove(a);
         assert!(!lists.marked(fl, sl));
         assert_eq!(lists.fl_bitmap(), 0);
-        assert_eq!(lists.pop(fl, sl), None);
+        assert_eq!(lists.head(fl, sl), None);
         d.set_header(MIN_BLOCK | USED);
     }
 }
