@@ -45,6 +45,14 @@ pub(crate) fn layout(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
 }
 
+/// A heap with the default geometry over the whole of `buffer`, checked.
+pub(crate) fn fresh(buffer: &Buffer) -> Tlsf<'_> {
+    let mut heap = Tlsf::new();
+    heap_over(buffer, &mut heap);
+    heap.check().unwrap();
+    heap
+}
+
 /// A heap over the whole of `buffer`.
 pub(crate) fn heap_over<S: MemorySource>(buffer: &Buffer, heap: &mut Tlsf<'_, S>) {
     // SAFETY: the buffer outlives the heap in every test and is used by nothing else.

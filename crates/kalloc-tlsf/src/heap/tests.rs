@@ -1,14 +1,7 @@
 use super::*;
-use crate::testing::{Buffer, fill, heap_over, holds, layout};
+use crate::testing::{Buffer, fill, fresh, holds, layout};
 use kalloc_core::{FixedRegion, Source};
 use std::vec::Vec;
-
-fn fresh(buffer: &Buffer) -> Tlsf<'_> {
-    let mut heap = Tlsf::new();
-    heap_over(buffer, &mut heap);
-    heap.check().unwrap();
-    heap
-}
 
 #[test]
 fn alloc_and_free_return_to_the_initial_state() {

@@ -1,13 +1,12 @@
 use crate::Tlsf;
 use crate::class::WORD;
-use crate::testing::{Buffer, heap_over, layout};
+use crate::testing::{Buffer, fresh, layout};
 use std::vec::Vec;
 
 #[test]
 fn the_walk_tiles_each_pool_in_address_order() {
     let buffer = Buffer::new(4096);
-    let mut heap = Tlsf::new();
-    heap_over(&buffer, &mut heap);
+    let mut heap = fresh(&buffer);
     let a = heap.alloc(layout(100, WORD)).unwrap();
     let b = heap.alloc(layout(200, WORD)).unwrap();
     // SAFETY: live allocation.

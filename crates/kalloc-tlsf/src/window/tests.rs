@@ -1,7 +1,7 @@
 use super::*;
 use crate::Tlsf;
 use crate::class::WORD;
-use crate::testing::{Buffer, fill, heap_over, holds, layout};
+use crate::testing::{Buffer, fill, fresh, heap_over, holds, layout};
 use kalloc_core::{Error, FixedRegion};
 use std::vec::Vec;
 
@@ -24,8 +24,7 @@ fn an_empty_window_covers_nothing() {
 #[test]
 fn a_window_covers_exactly_its_pools_payload_range() {
     let buffer = Buffer::new(4096);
-    let mut heap = Tlsf::new();
-    heap_over(&buffer, &mut heap);
+    let heap = fresh(&buffer);
     let window = heap.window;
     assert!(window.is_over(buffer.at(0)));
     let base = buffer.addr();
@@ -46,8 +45,7 @@ fn frees_through_a_retagged_pointer_use_the_pools_provenance() {
     // Under Miri this is the pattern a `#[global_allocator]` meets: the pointer coming
     // back may only touch the payload, yet free reads the header and the neighbours.
     let buffer = Buffer::new(4096);
-    let mut heap = Tlsf::new();
-    heap_over(&buffer, &mut heap);
+    let mut heap = fresh(&buffer);
     let l = layout(48, WORD);
     let a = retag(heap.alloc(l).unwrap());
     let b = retag(heap.alloc(l).unwrap());
@@ -70,8 +68,7 @@ fn frees_through_a_retagged_pointer_use_the_pools_provenance() {
 #[test]
 fn realloc_in_place_returns_a_pointer_valid_for_the_new_size() {
     let buffer = Buffer::new(4096);
-    let mut heap = Tlsf::new();
-    heap_over(&buffer, &mut heap);
+    let mut heap = fresh(&buffer);
     let l = layout(48, WORD);
     let a = retag(heap.alloc(l).unwrap());
     let bigger = layout(400, WORD);
@@ -129,8 +126,7 @@ fn the_window_follows_frees_into_pools_of_separate_buffers() {
 fn pointers_outside_every_pool_are_refused_in_every_build() {
     let buffer = Buffer::new(4096);
     let other = Buffer::new(256);
-    let mut heap = Tlsf::new();
-    heap_over(&buffer, &mut heap);
+    let mut heap = fresh(&buffer);
     let before = heap.stats();
     // SAFETY: the heap locates the pool before touching memory, and finds none.
     unsafe {
@@ -173,8 +169,7 @@ fn a_released_pool_leaves_the_window() {
 #[test]
 fn a_right_guess_reads_the_successors_header_ahead() {
     let buffer = Buffer::new(4096);
-    let mut heap = Tlsf::new();
-    heap_over(&buffer, &mut heap);
+    let mut heap = fresh(&buffer);
     let l = layout(40, WORD);
     let a = heap.alloc(l).unwrap();
     let block = heap.window.block(a.as_ptr().addr()).unwrap();
@@ -239,8 +234,7 @@ fn a_block_that_kept_a_remainder_frees_and_merges_despite_the_wrong_guess() {
 #[test]
 fn a_size_past_the_block_is_refused_before_anything_is_read_ahead() {
     let buffer = Buffer::new(1024);
-    let mut heap = Tlsf::new();
-    heap_over(&buffer, &mut heap);
+    let mut heap = fresh(&buffer);
     // The whole pool in one block: its successor is the trailer.
     let mut size = 1024;
     let ptr = loop {
@@ -268,8 +262,7 @@ fn a_size_past_the_block_is_refused_before_anything_is_read_ahead() {
 #[test]
 fn a_payload_off_a_word_boundary_is_in_no_window() {
     let buffer = Buffer::new(4096);
-    let mut heap = Tlsf::new();
-    heap_over(&buffer, &mut heap);
+    let mut heap = fresh(&buffer);
     let l = layout(64, WORD);
     let a = heap.alloc(l).unwrap();
     let addr = a.as_ptr().addr();
