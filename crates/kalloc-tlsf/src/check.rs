@@ -3,7 +3,6 @@
 use crate::Tlsf;
 use crate::block::{BackLink, Before, Block, PREV_FREE, USED, size_of_header};
 use crate::class::{Classes, MIN_BLOCK, WORD};
-use crate::lists::FreeLists;
 use crate::pool::{self, MIN_POOL, PoolKind, TRAILER, Trailer, kind_of};
 use core::fmt;
 use core::ptr::NonNull;
@@ -243,8 +242,7 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
         let (back, next) = unsafe { (block.back_link(), block.next_free()) };
         match back.get() {
             Before::List(index) => ensure(
-                index == FreeLists::<FL, SL>::list_index(fl, sl)
-                    && self.lists.head(fl, sl) == Some(block),
+                index == Classes::<FL, SL>::join(fl, sl) && self.lists.head(fl, sl) == Some(block),
                 "free block is not in its class list",
                 at,
             )?,
@@ -317,7 +315,7 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
                     "bitmap disagrees with its list",
                     head.map_or(0, Block::addr),
                 )?;
-                let mut expected = BackLink::to_list(FreeLists::<FL, SL>::list_index(fl, sl));
+                let mut expected = BackLink::to_list(Classes::<FL, SL>::join(fl, sl));
                 let mut node = head;
                 while let Some(block) = node {
                     let at = block.addr();

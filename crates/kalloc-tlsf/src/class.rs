@@ -93,6 +93,13 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
         (index >> Self::SL_LOG2, index & (SL - 1))
     }
 
+    /// The class index `fl·SL + sl` of `(fl, sl)` (`sl < SL`): [`split`](Self::split)'s
+    /// inverse, and what a list head's back link holds.
+    #[inline(always)]
+    pub(crate) const fn join(fl: usize, sl: usize) -> usize {
+        (fl << Self::SL_LOG2) | sl
+    }
+
     /// The first class whose every block holds at least `size` bytes (a whole number of
     /// words, at least `WORD`), or `None` when that class would lie above the top one, as
     /// it does for every size above `MAX_BLOCK`.

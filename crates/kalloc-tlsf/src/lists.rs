@@ -53,11 +53,6 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
         }
     }
 
-    /// The index `fl·SL + sl` of list `(fl, sl)`, which a head's [`BackLink`] holds.
-    pub(crate) const fn list_index(fl: usize, sl: usize) -> usize {
-        fl * SL + sl
-    }
-
     /// The head of list `(fl, sl)`.
     pub(crate) fn head(&self, fl: usize, sl: usize) -> Option<Block> {
         self.heads[fl][sl]
@@ -156,7 +151,10 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
             self.fl_bitmap |= 1 << fl;
         }
         debug_assert!(
-            self.marked(index / SL, index % SL),
+            {
+                let (fl, sl) = Classes::<FL, SL>::split(index);
+                self.marked(fl, sl)
+            },
             "a non-empty list {index} was not marked in the bitmaps"
         );
     }
@@ -193,7 +191,7 @@ impl<const FL: usize, const SL: usize> FreeLists<FL, SL> {
     /// `fl < FL` and `sl < SL`.
     #[inline]
     pub(crate) unsafe fn pop(&mut self, fl: usize, sl: usize) -> (Block, usize) {
-        let index = Self::list_index(fl, sl);
+        let index = Classes::<FL, SL>::join(fl, sl);
         // SAFETY: `index < FL × SL` (caller).
         let head = *unsafe { self.head_mut(index) };
         debug_assert!(head.is_some(), "list {index} popped empty");

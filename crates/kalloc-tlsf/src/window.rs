@@ -133,6 +133,15 @@ impl Lookahead {
             ahead >= WORD && ahead % WORD == 0,
             "guess {ahead} off a word"
         );
+        #[cfg(debug_assertions)]
+        {
+            // SAFETY: `block` is a block of a pool (caller): its header is readable.
+            let size = unsafe { block.size() };
+            debug_assert!(
+                ahead <= size,
+                "guess {ahead} past the block of {size} bytes"
+            );
+        }
         // SAFETY: `ahead` is at most the block's size (caller), so `at` lies in the block
         // or is its successor's header (a sentinel at worst), in the same pool.
         let at = unsafe { block.offset(ahead) };

@@ -130,3 +130,23 @@ fn sizes_above_the_largest_block_have_no_ceil() {
     check::<8, 4>();
     check::<20, 16>();
 }
+
+#[test]
+fn join_and_split_are_inverses_and_index_is_floor_joined() {
+    fn check<const FL: usize, const SL: usize>() {
+        for index in 0..FL * SL {
+            let (fl, sl) = Classes::<FL, SL>::split(index);
+            assert!(fl < FL && sl < SL);
+            assert_eq!(Classes::<FL, SL>::join(fl, sl), index);
+        }
+        let mut size = MIN_BLOCK;
+        while size <= Classes::<FL, SL>::MAX_BLOCK {
+            let (fl, sl) = Classes::<FL, SL>::floor(size);
+            assert_eq!(Classes::<FL, SL>::index(size), fl * SL + sl, "size {size}");
+            size += (size / 16).max(WORD) & !(WORD - 1);
+        }
+    }
+    check::<24, 32>();
+    check::<8, 4>();
+    check::<20, 16>();
+}

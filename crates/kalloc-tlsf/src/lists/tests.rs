@@ -37,9 +37,15 @@ fn insert_pop_remove_keep_bitmaps_in_step() {
         lists.remove(b);
         assert_eq!(c.next_free(), Some(a));
         assert_eq!(a.back_link().get(), Before::Block(c));
-        assert_eq!(c.back_link().get(), Before::List(Lists::list_index(fl, sl)));
+        assert_eq!(
+            c.back_link().get(),
+            Before::List(Classes::<8, 4>::join(fl, sl))
+        );
         assert_eq!(lists.pop(fl, sl), (c, MIN_BLOCK));
-        assert_eq!(a.back_link().get(), Before::List(Lists::list_index(fl, sl)));
+        assert_eq!(
+            a.back_link().get(),
+            Before::List(Classes::<8, 4>::join(fl, sl))
+        );
         lists.remove(a);
         assert!(!lists.marked(fl, sl));
         assert_eq!(lists.fl_bitmap(), 0);
