@@ -5,7 +5,14 @@
 //! by every subject: 255 slots, each step picks a random slot and frees its block if it
 //! holds one, or allocates one into it if not (so the live count wanders around half, up to
 //! 255); a trace ends by freeing what is left. One measured iteration replays the next
-//! trace in turn, so the branch predictor cannot learn the sequence.
+//! trace in turn.
+//!
+//! The traces are long (65 536 random steps each, a million in the rotation) because the
+//! branch predictor learns shorter ones: with 4 096-step traces (67 thousand steps in the
+//! rotation) the `Vec` stack's one unpredictable branch, alloc or free, was partly
+//! memorised over criterion's seconds of replays, and its time per step fell by a third,
+//! more than any allocator's. A step is two bytes, so the rotation (2 MiB) streams from
+//! cache without costing the subjects much.
 //!
 //! Every subject runs the same `replay` loop with the same `black_box` use; kalloc-block
 //! and the `Vec` stack both hand out block pointers (`FrameAllocator` hands out frame
@@ -28,14 +35,21 @@ use std::ptr::NonNull;
 
 /// Blocks managed: the most an 8-bit index names.
 const BLOCKS: usize = 255;
-/// Random steps per trace (before the final frees).
-const STEPS: usize = 4096;
+/// Random steps per trace (before the final frees): long enough that the rotation is not
+/// memorised (see the module comment).
+const STEPS: usize = 1 << 16;
 
-/// One step: allocate into an empty slot, or free a full one.
+/// One step: allocate into an empty slot, or free a full one. Slots are below
+/// `BLOCKS <= 256`, so a step is two bytes.
 #[derive(Clone, Copy)]
 enum Step {
-    Alloc(usize),
-    Free(usize),
+    Alloc(u8),
+    Free(u8),
+}
+
+/// The step's slot as a `u8` (slots are below `BLOCKS`, which fits).
+fn slot_byte(slot: usize) -> u8 {
+    u8::try_from(slot).expect("slots fit a byte")
 }
 
 fn trace(seed: u64) -> Vec<Step> {
@@ -45,13 +59,17 @@ fn trace(seed: u64) -> Vec<Step> {
     for _ in 0..STEPS {
         let slot = rng.below(BLOCKS);
         steps.push(if full[slot] {
-            Step::Free(slot)
+            Step::Free(slot_byte(slot))
         } else {
-            Step::Alloc(slot)
+            Step::Alloc(slot_byte(slot))
         });
         full[slot] = !full[slot];
     }
-    steps.extend((0..BLOCKS).filter(|&slot| full[slot]).map(Step::Free));
+    steps.extend(
+        (0..BLOCKS)
+            .filter(|&slot| full[slot])
+            .map(|slot| Step::Free(slot_byte(slot))),
+    );
     steps
 }
 
@@ -67,8 +85,10 @@ trait Subject {
 fn replay<S: Subject>(subject: &mut S, steps: &[Step], table: &mut [Option<S::Handle>]) {
     for &step in steps {
         match step {
-            Step::Alloc(slot) => table[slot] = Some(subject.alloc()),
-            Step::Free(slot) => subject.free(table[slot].take().expect("a full slot")),
+            Step::Alloc(slot) => table[usize::from(slot)] = Some(subject.alloc()),
+            Step::Free(slot) => {
+                subject.free(table[usize::from(slot)].take().expect("a full slot"));
+            }
         }
     }
 }
