@@ -11,7 +11,7 @@
 //! branch predictor learns shorter ones: with 4 096-step traces (67 thousand steps in the
 //! rotation) the `Vec` stack's one unpredictable branch, alloc or free, was partly
 //! memorised over criterion's seconds of replays, and its time per step fell by a third,
-//! more than any allocator's. A step is two bytes, so the rotation (2 MiB) streams from
+//! kalloc-block's by a fifth. A step is two bytes, so the rotation (2 MiB) streams from
 //! cache without costing the subjects much.
 //!
 //! Every subject runs the same `replay` loop with the same `black_box` use; kalloc-block
