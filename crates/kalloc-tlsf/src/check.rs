@@ -41,6 +41,8 @@ struct Tally {
     used_count: usize,
     free_bytes: usize,
     free_count: usize,
+    /// Free blocks met that are the wilderness (one, or none).
+    wild_count: usize,
     total: usize,
 }
 
@@ -54,9 +56,11 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
     ///   `usize`, at least the minimum block, and stay in the pool;
     /// * every `PREV_FREE` flag (and the sentinel's) agrees with the block before it, and
     ///   every free block's footer repeats its size; no two free blocks are neighbours;
-    /// * every free block is linked into the list of its size class (its neighbours in the
-    ///   list point back to it), every listed block is free and in the right class, and the
-    ///   number of listed blocks equals the number of free blocks;
+    /// * every free block but the wilderness is linked into the list of its size class
+    ///   (its neighbours in the list point back to it), every listed block is free and in
+    ///   the right class, and the number of listed blocks equals the number of free blocks
+    ///   less the wilderness; the wilderness, if any, is a free block of a pool and its
+    ///   recorded size is its header's;
     /// * the bitmaps mark exactly the non-empty lists;
     /// * the O(1) counters behind [`stats`](Tlsf::stats) match the walk.
     ///
@@ -87,7 +91,14 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
             "free, used and reserved bytes do not sum to the total",
             0,
         )?;
-        self.check_lists(tally.free_count)?;
+        if let Some((block, _)) = self.wilderness.get() {
+            ensure(
+                tally.wild_count == 1,
+                "the wilderness is not a free block of any pool",
+                block.addr(),
+            )?;
+        }
+        self.check_lists(tally.free_count - tally.wild_count)?;
         if let Some(spare) = self.spare {
             let mut pool = self.pools;
             let mut listed = false;
@@ -205,7 +216,16 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
                     "free block's footer disagrees with its header",
                     at,
                 )?;
-                self.check_listed(block, size)?;
+                if self.wilderness.is(block) {
+                    ensure(
+                        self.wilderness.size() == size,
+                        "the wilderness's recorded size disagrees with its header",
+                        at,
+                    )?;
+                    tally.wild_count += 1;
+                } else {
+                    self.check_listed(block, size)?;
+                }
                 tally.free_bytes += size;
                 tally.free_count += 1;
                 prev_free = true;
@@ -278,7 +298,8 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
         Ok(())
     }
 
-    /// Validates bitmaps and walks every list, bounded by the number of free blocks.
+    /// Validates bitmaps and walks every list, bounded by the number of free blocks that
+    /// should be listed.
     fn check_lists(&self, free_count: usize) -> Result<(), Corruption> {
         let fl_mask = if FL == usize::BITS as usize {
             usize::MAX

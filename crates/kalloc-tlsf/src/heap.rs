@@ -4,6 +4,7 @@ use crate::block::{Block, FLAGS, PREV_FREE, USED, size_of_header};
 use crate::class::{Classes, HEADER, MIN_BLOCK, WORD};
 use crate::lists::FreeLists;
 use crate::pool::{self, MIN_POOL, TRAILER, Trailer};
+use crate::wilderness::Wilderness;
 use crate::window::{Lookahead, Window};
 use core::alloc::Layout;
 use core::marker::PhantomData;
@@ -57,6 +58,8 @@ pub struct Tlsf<
     const SL: usize = DEFAULT_SL,
 > {
     pub(crate) lists: FreeLists<FL, SL>,
+    /// The free block carved only when no list fits (see [`Wilderness`]).
+    pub(crate) wilderness: Wilderness,
     /// The pool `free` looks in first; header pointers derive from its base pointer.
     pub(crate) window: Window,
     /// Head of the pool list (threaded through the trailers).
@@ -115,6 +118,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         let () = Classes::<FL, SL>::VALID;
         Tlsf {
             lists: FreeLists::new(),
+            wilderness: Wilderness::NONE,
             window: Window::EMPTY,
             pools: None,
             spare: None,
@@ -188,25 +192,36 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         NonNull::new(core::ptr::without_provenance_mut(align)).unwrap_or(NonNull::dangling())
     }
 
-    /// Takes a free block of at least `need` bytes out of the lists: the first non-empty
-    /// class whose blocks all fit, else the head of `need`'s own class if it fits (this
-    /// recovers what the round-up leaves idle). `None` also for `need` above `MAX_BLOCK`.
+    /// Takes a listed free block of at least `need` bytes: the head of the first non-empty
+    /// class whose blocks all fit. `None` also for `need` above `MAX_BLOCK`.
     #[inline(always)]
-    fn take_fit(&mut self, need: usize) -> Option<(Block, usize)> {
-        if let Some((fl, sl)) = Classes::<FL, SL>::ceil(need) {
-            if let Some((fl, sl)) = self.lists.first_at_or_above(fl, sl) {
-                // SAFETY: the search returns a class whose bitmap bit is set, below FL;
-                // the lists are consistent (heap invariant).
-                return Some(unsafe { self.lists.pop(fl, sl) });
-            }
-        }
-        self.take_fit_below(need)
+    fn take_listed(&mut self, need: usize) -> Option<(Block, usize)> {
+        let (fl, sl) = Classes::<FL, SL>::ceil(need)?;
+        let (fl, sl) = self.lists.first_at_or_above(fl, sl)?;
+        // SAFETY: the search returns a class whose bitmap bit is set, below FL; the lists
+        // are consistent (heap invariant).
+        Some(unsafe { self.lists.pop(fl, sl) })
     }
 
-    /// [`take_fit`](Tlsf::take_fit)'s second chance, when no class whose blocks all fit
-    /// holds a block: the head of `need`'s own class, if it fits. Out of line: it runs
-    /// only when the heap is nearly full, and inline its class computation got hoisted
-    /// into every allocation.
+    /// Takes a free block of at least `need` bytes, in the search order: a listed class
+    /// whose blocks all fit, else the wilderness, else the head of `need`'s own class if
+    /// it fits (this recovers what the round-up leaves idle). Returns the block, its size
+    /// and whether it was the wilderness.
+    #[inline(always)]
+    fn take_fit(&mut self, need: usize) -> Option<(Block, usize, bool)> {
+        if let Some((block, size)) = self.take_listed(need) {
+            return Some((block, size, false));
+        }
+        if let Some((block, size)) = self.wilderness.fitting(need) {
+            return Some((block, size, true));
+        }
+        self.take_fit_below(need).map(|(block, size)| (block, size, false))
+    }
+
+    /// [`take_fit`](Tlsf::take_fit)'s last chance, when neither a class whose blocks all
+    /// fit nor the wilderness holds enough: the head of `need`'s own class, if it fits.
+    /// Out of line: it runs only when the heap is nearly full, and inline its class
+    /// computation got hoisted into every allocation.
     #[cold]
     #[inline(never)]
     fn take_fit_below(&mut self, need: usize) -> Option<(Block, usize)> {
@@ -239,12 +254,13 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         (gap.checked_add(need)? <= size).then_some(gap)
     }
 
-    /// As [`take_fit`](Tlsf::take_fit) for `align > WORD`; also returns the front gap.
+    /// As [`take_fit`](Tlsf::take_fit) for `align > WORD`: the block, its size, the front
+    /// gap and whether it was the wilderness.
     fn take_aligned(
         &mut self,
         need: usize,
         align: Align,
-    ) -> Result<Option<(Block, usize, usize)>, Error> {
+    ) -> Result<Option<(Block, usize, usize, bool)>, Error> {
         // Enough for the payload whatever the block's address: a gap is either at most
         // `align - WORD`, or was stepped past MIN_BLOCK by whole alignments, so it stays
         // below `MIN_BLOCK + align`.
@@ -261,14 +277,19 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                 let gap = Self::aligned_gap(block, size, need, align);
                 debug_assert!(gap.is_some(), "a padded class always fits");
                 match gap {
-                    Some(gap) => return Ok(Some((block, size, gap))),
+                    Some(gap) => return Ok(Some((block, size, gap, false))),
                     // SAFETY: `block` was just popped: free, unlisted, `size` bytes.
                     None => unsafe { self.lists.insert(block, size) },
                 }
             }
         }
-        // Bounded fallback: the heads of the classes of `padded` and of `need` may fit at
-        // their actual address.
+        // Bounded fallback: the wilderness, then the heads of the classes of `padded` and
+        // of `need`, may fit at their actual address.
+        if let Some((block, size)) = self.wilderness.get() {
+            if let Some(gap) = Self::aligned_gap(block, size, need, align) {
+                return Ok(Some((block, size, gap, true)));
+            }
+        }
         for size in [padded, need] {
             let (fl, sl) = Classes::<FL, SL>::floor(size);
             if let Some(head) = self.lists.head(fl, sl) {
@@ -277,7 +298,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                 if let Some(gap) = Self::aligned_gap(head, head_size, need, align) {
                     // SAFETY: `head` is listed with `head_size` bytes.
                     unsafe { self.lists.remove(head) };
-                    return Ok(Some((head, head_size, gap)));
+                    return Ok(Some((head, head_size, gap, false)));
                 }
             }
         }
@@ -290,7 +311,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         &mut self,
         need: usize,
         layout: Layout,
-    ) -> Result<(Block, usize, usize), Error> {
+    ) -> Result<(Block, usize, usize, bool), Error> {
         if let Some(found) = self.take_aligned(need, Align::of_layout(layout))? {
             return Ok(found);
         }
@@ -304,11 +325,12 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         &mut self,
         need: usize,
         layout: Layout,
-    ) -> Result<(Block, usize, usize), Error> {
+    ) -> Result<(Block, usize, usize, bool), Error> {
         let pool = self.pool_size_for(layout)?;
         self.import_pool(pool)?;
         let found = if layout.align() <= WORD {
-            self.take_fit(need).map(|(block, size)| (block, size, 0))
+            self.take_fit(need)
+                .map(|(block, size, wild)| (block, size, 0, wild))
         } else {
             self.take_aligned(need, Align::of_layout(layout))?
         };
@@ -317,14 +339,26 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     }
 
     /// Turns the unlisted free block `block` of `size` bytes into a used block of `need`
-    /// bytes starting `gap` bytes in; the gap and any tail of at least [`MIN_BLOCK`] go
-    /// back to the lists. Returns the payload pointer.
+    /// bytes starting `gap` bytes in; the gap goes back to the lists, and so does any tail
+    /// of at least [`MIN_BLOCK`], unless `block` is the wilderness (`wild`): then the tail
+    /// is the new wilderness. Returns the payload pointer.
     ///
     /// # Safety
-    /// `block` must be a free, unlisted block of `size` bytes with `gap + need <= size`,
-    /// `gap` zero or at least `MIN_BLOCK`.
+    /// `block` must be a free, unlisted block of `size` bytes (or, when `wild`, the
+    /// wilderness) with `gap + need <= size`, `gap` zero or at least `MIN_BLOCK`.
     #[inline(always)]
-    unsafe fn carve(&mut self, block: Block, size: usize, gap: usize, need: usize) -> NonNull<u8> {
+    unsafe fn carve(
+        &mut self,
+        block: Block,
+        size: usize,
+        gap: usize,
+        need: usize,
+        wild: bool,
+    ) -> NonNull<u8> {
+        debug_assert_eq!(wild, self.wilderness.is(block));
+        if wild {
+            self.wilderness.clear();
+        }
         // Counted apart from `used_bytes` below: adjacent updates of the two counters get
         // merged into a slower vector read-modify-write.
         self.used_count += 1;
@@ -344,7 +378,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                 let tail = block.offset(need);
                 tail.set_header(rest);
                 tail.set_footer(rest);
-                self.lists.insert(tail, rest);
+                self.file(tail, rest, wild);
                 block.set_header(need | USED | prev_flag);
                 self.used_bytes += need;
             } else {
@@ -377,13 +411,31 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         // Unchecked: a size above MAX_BLOCK fits nowhere, and growth refuses it
         // (`pool_size_for`) with the error `block_size` would give.
         let need = Self::layout_block_size(layout.size());
-        let (block, size, gap) = match self.take_fit(need) {
-            Some((block, size)) => (block, size, 0),
+        // Written out rather than through `take_fit`, so that each way out carves with
+        // `wild` known: a carve from the lists never touches the wilderness.
+        if let Some((block, size)) = self.take_listed(need) {
+            // SAFETY: a listed block, now unlisted, of at least `need` bytes.
+            return Ok(unsafe { self.carve(block, size, 0, need, false) });
+        }
+        if let Some((block, size)) = self.wilderness.fitting(need) {
+            // SAFETY: the wilderness, of at least `need` bytes.
+            return Ok(unsafe { self.carve(block, size, 0, need, true) });
+        }
+        self.alloc_last_chance(need, layout)
+    }
+
+    /// [`alloc`](Tlsf::alloc) for word alignment when neither the lists nor the wilderness
+    /// fit: the head of the request's own class, else growth.
+    #[cold]
+    #[inline(never)]
+    fn alloc_last_chance(&mut self, need: usize, layout: Layout) -> Result<NonNull<u8>, Error> {
+        let (block, size, gap, wild) = match self.take_fit_below(need) {
+            Some((block, size)) => (block, size, 0, false),
             None => self.find_after_growth(need, layout)?,
         };
-        // SAFETY: the search returns an unlisted free block with a valid gap that fits
-        // `need`.
-        Ok(unsafe { self.carve(block, size, gap, need) })
+        // SAFETY: the search returns an unlisted free block (or the wilderness, as `wild`
+        // says) with a valid gap that fits `need`.
+        Ok(unsafe { self.carve(block, size, gap, need, wild) })
     }
 
     /// [`alloc`](Tlsf::alloc) for `align > WORD`: kept out of line, so the word-aligned
@@ -393,10 +445,10 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         let Some(need) = Self::request(layout)? else {
             return Ok(Self::dangling(layout.align()));
         };
-        let (block, size, gap) = self.find_aligned(need, layout)?;
-        // SAFETY: the search returns an unlisted free block with a valid gap that fits
-        // `need`.
-        Ok(unsafe { self.carve(block, size, gap, need) })
+        let (block, size, gap, wild) = self.find_aligned(need, layout)?;
+        // SAFETY: the search returns an unlisted free block (or the wilderness, as `wild`
+        // says) with a valid gap that fits `need`.
+        Ok(unsafe { self.carve(block, size, gap, need, wild) })
     }
 
     /// The used block behind `ptr` and its header, after the checks release builds make
@@ -522,11 +574,13 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         // written since the look-ahead (caller).
         unsafe {
             let mut start = block;
+            // Whether the merged block takes in the wilderness, and so becomes it.
+            let mut wild = false;
             let next = block.offset(size);
             let next_header = ahead.header_of(next);
             if next_header & USED == 0 {
                 let next_size = size_of_header(next_header);
-                self.lists.remove(next);
+                wild = self.unfile(next);
                 size += next_size;
             } else {
                 next.set_header(next_header | PREV_FREE);
@@ -537,7 +591,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                 block.set_header(header & !USED);
                 let prev_size = block.prev_footer();
                 start = block.back(prev_size);
-                self.lists.remove(start);
+                wild |= self.unfile(start);
                 size += prev_size;
             }
             start.set_header(size);
@@ -547,7 +601,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                 after.header() & PREV_FREE != 0,
                 "the successor of a free block lacks PREV_FREE"
             );
-            self.lists.insert(start, size);
+            self.file(start, size, wild);
             self.used_bytes -= size_of_header(header);
             if self.window.spans_pool(start.addr(), size) {
                 // The merged block is the whole pool, so `after` is the pool's sentinel,
@@ -607,7 +661,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             if next_header & USED != 0 || size + next_size < need {
                 return false;
             }
-            self.lists.remove(next);
+            let wild = self.unfile(next);
             let joined = size + next_size;
             let rest = joined - need;
             let flags = header & FLAGS;
@@ -615,7 +669,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                 let tail = block.offset(need);
                 tail.set_header(rest);
                 tail.set_footer(rest);
-                self.lists.insert(tail, rest);
+                self.file(tail, rest, wild);
                 block.set_header(need | flags);
                 self.used_bytes += need - size;
             } else {
@@ -650,20 +704,19 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         unsafe {
             let next = block.offset(size);
             let next_header = ahead.header_of(next);
-            let tail_size = if next_header & USED == 0 {
+            let (tail_size, wild) = if next_header & USED == 0 {
                 let next_size = size_of_header(next_header);
-                self.lists.remove(next);
-                rest + next_size
+                (rest + next_size, self.unfile(next))
             } else if rest >= MIN_BLOCK {
                 next.set_header(next_header | PREV_FREE);
-                rest
+                (rest, false)
             } else {
                 return;
             };
             let tail = block.offset(need);
             tail.set_header(tail_size);
             tail.set_footer(tail_size);
-            self.lists.insert(tail, tail_size);
+            self.file(tail, tail_size, wild);
             block.set_header(need | (header & FLAGS));
             self.used_bytes -= rest;
         }
@@ -747,15 +800,19 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     /// Usage in O(1). `in_use` counts what callers can store in their blocks (block sizes
     /// less one header each); `free` counts the bytes of free blocks (a free block of `n`
     /// bytes serves a request of `n - HEADER`); trailers, pool slack and the headers of used
-    /// blocks are the overhead. `largest_free` is the head of the highest non-empty class:
-    /// a request of that size always succeeds without growing.
+    /// blocks are the overhead. `largest_free` is the larger of the wilderness and the head
+    /// of the highest non-empty class: a request of that size always succeeds without
+    /// growing.
     pub fn stats(&self) -> Stats {
-        let largest_free = self
+        let largest_listed = self
             .lists
             .highest()
             .and_then(|(fl, sl)| self.lists.head(fl, sl))
             // SAFETY: a listed block is a free block of this heap.
-            .map_or(0, |head| unsafe { head.size() } - HEADER);
+            .map_or(0, |head| unsafe { head.size() });
+        let largest_free = largest_listed
+            .max(self.wilderness.size())
+            .saturating_sub(HEADER);
         Stats {
             total: self.total,
             in_use: self.used_bytes - self.used_count * HEADER,

@@ -14,6 +14,7 @@ mod heap;
 mod lists;
 mod pool;
 mod walk;
+mod wilderness;
 mod window;
 
 pub use check::Corruption;

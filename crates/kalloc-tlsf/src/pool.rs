@@ -251,6 +251,8 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         if after.is_none() {
             size -= TRAILER;
         }
+        // Whether the new block takes in the wilderness.
+        let mut absorbed = false;
         // SAFETY: all blocks touched below are in `before`, the new memory or `after`,
         // which the caller lets us access through these pointers.
         unsafe {
@@ -259,7 +261,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                     let sentinel = Block::at(trailer.cast());
                     let last_size = sentinel.prev_footer();
                     let last = sentinel.back(last_size);
-                    self.lists.remove(last);
+                    absorbed |= self.unfile(last);
                     (start, size) = (last, size + last_size);
                 }
             }
@@ -268,14 +270,14 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                 let header = first.header();
                 if header & USED == 0 {
                     let first_size = size_of_header(header);
-                    self.lists.remove(first);
+                    absorbed |= self.unfile(first);
                     size += first_size;
                 }
             }
             start.set_header(size);
             start.set_footer(size);
             let next = start.offset(size);
-            self.lists.insert(start, size);
+            self.file_new_memory(start, size, absorbed);
             // Block bytes gained: the new memory, plus `before`'s old trailer, less a new
             // trailer unless `after` closes the pool; the rest of `len` is reserved.
             let gained = usable + before.map_or(0, |_| TRAILER) - after.map_or(TRAILER, |_| 0);
@@ -397,18 +399,18 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         let info = unsafe { read(trailer) };
         let block = first_block(&info);
         let size = info.usable() - TRAILER;
-        // SAFETY: the pool is one free block of `size` bytes (caller), so it is listed.
-        unsafe {
-            self.lists.remove(block);
-            self.unlink_pool(trailer);
-        }
+        // SAFETY: the pool is one free block of `size` bytes (caller): listed, or the
+        // wilderness.
+        let wild = unsafe { self.unfile(block) };
+        // SAFETY: listed trailer (caller).
+        unsafe { self.unlink_pool(trailer) };
         self.total -= info.len;
         self.reserved -= info.len - size;
         self.imported -= 1;
         if let Err(error) = self.source.release(info.span()) {
             // SAFETY: the pool is still ours: put it back as it was.
             unsafe {
-                self.lists.insert(block, size);
+                self.file(block, size, wild);
                 self.link_pool(trailer);
             }
             self.total += info.len;

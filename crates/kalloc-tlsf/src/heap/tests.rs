@@ -92,7 +92,7 @@ fn bad_requests_are_refused_without_change() {
     let largest = layout(<Tlsf<'_>>::MAX_BLOCK - HEADER, WORD);
     assert_eq!(heap.alloc(largest), Err(Error::Exhausted));
     assert_eq!(heap.alloc(layout(8192, WORD)), Err(Error::Exhausted));
-    assert_eq!(heap.alloc(layout(100, 4096)), Err(Error::Exhausted));
+    assert_eq!(heap.alloc(layout(4096, 4096)), Err(Error::Exhausted));
     assert_eq!(<Tlsf<'_>>::block_size(usize::MAX - 3), Err(Error::Overflow));
     assert_eq!(heap.stats(), before);
     heap.check().unwrap();
