@@ -215,7 +215,8 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         if let Some((block, size)) = self.wilderness.fitting(need) {
             return Some((block, size, true));
         }
-        self.take_fit_below(need).map(|(block, size)| (block, size, false))
+        self.take_fit_below(need)
+            .map(|(block, size)| (block, size, false))
     }
 
     /// [`take_fit`](Tlsf::take_fit)'s last chance, when neither a class whose blocks all

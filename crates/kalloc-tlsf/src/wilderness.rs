@@ -59,11 +59,7 @@ impl Wilderness {
     pub(crate) fn fitting(&self, need: usize) -> Option<(Block, usize)> {
         debug_assert!(need > 0);
         // `size` is zero when there is no block, so one comparison decides.
-        if need <= self.size {
-            self.get()
-        } else {
-            None
-        }
+        if need <= self.size { self.get() } else { None }
     }
 
     /// Whether `block` is the wilderness.
