@@ -222,6 +222,12 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
                         "the wilderness's recorded size disagrees with its header",
                         at,
                     )?;
+                    ensure(
+                        size <= Classes::<FL, SL>::MAX_BLOCK
+                            && self.wilderness.class() == Classes::<FL, SL>::index(size),
+                        "the wilderness's recorded class disagrees with its size",
+                        at,
+                    )?;
                     tally.wild_count += 1;
                 } else {
                     self.check_listed(block, size)?;

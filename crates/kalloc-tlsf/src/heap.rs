@@ -192,25 +192,41 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         NonNull::new(core::ptr::without_provenance_mut(align)).unwrap_or(NonNull::dangling())
     }
 
-    /// Takes a listed free block of at least `need` bytes: the head of the first non-empty
-    /// class whose blocks all fit. `None` also for `need` above `MAX_BLOCK`.
+    /// Takes the good fit for a block of `request` bytes, the first class all of whose
+    /// blocks hold them: the lowest such class that has a block, counting the wilderness in
+    /// its class; in a tie the listed block goes first, so the wilderness stays whole.
+    /// Returns the block, its size and whether it was the wilderness. `None` also for
+    /// `request` above `MAX_BLOCK`.
     #[inline(always)]
-    fn take_listed(&mut self, need: usize) -> Option<(Block, usize)> {
-        let (fl, sl) = Classes::<FL, SL>::ceil(need)?;
-        let (fl, sl) = self.lists.first_at_or_above(fl, sl)?;
-        // SAFETY: the search returns a class whose bitmap bit is set, below FL; the lists
-        // are consistent (heap invariant).
-        Some(unsafe { self.lists.pop(fl, sl) })
+    fn take_good_fit(&mut self, request: usize) -> Option<(Block, usize, bool)> {
+        let (fl, sl) = Classes::<FL, SL>::ceil(request)?;
+        let lowest = Classes::<FL, SL>::join(fl, sl);
+        // Zero without a wilderness, below every request's class.
+        let wild = self.wilderness.class();
+        match self.lists.first_at_or_above(fl, sl) {
+            Some((fl, sl)) if wild < lowest || Classes::<FL, SL>::join(fl, sl) <= wild => {
+                // SAFETY: the search returns a class whose bitmap bit is set, below FL;
+                // the lists are consistent (heap invariant).
+                let (block, size) = unsafe { self.lists.pop(fl, sl) };
+                Some((block, size, false))
+            }
+            // The wilderness's class is at least `lowest`: it holds `request`.
+            _ if lowest <= wild => self
+                .wilderness
+                .get()
+                .map(|(block, size)| (block, size, true)),
+            _ => None,
+        }
     }
 
-    /// Takes a free block of at least `need` bytes, in the search order: a listed class
-    /// whose blocks all fit, else the wilderness, else the head of `need`'s own class if
-    /// it fits (this recovers what the round-up leaves idle). Returns the block, its size
-    /// and whether it was the wilderness.
+    /// Takes a free block of at least `need` bytes, in the search order: the good fit,
+    /// else the wilderness if it fits, else the head of `need`'s own class if it fits
+    /// (this recovers what the round-up leaves idle). Returns the block, its size and
+    /// whether it was the wilderness.
     #[inline(always)]
     fn take_fit(&mut self, need: usize) -> Option<(Block, usize, bool)> {
-        if let Some((block, size)) = self.take_listed(need) {
-            return Some((block, size, false));
+        if let Some(found) = self.take_good_fit(need) {
+            return Some(found);
         }
         if let Some((block, size)) = self.wilderness.fitting(need) {
             return Some((block, size, true));
@@ -271,17 +287,15 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         if padded > Classes::<FL, SL>::MAX_BLOCK {
             return Err(Error::TooLarge);
         }
-        if let Some((fl, sl)) = Classes::<FL, SL>::ceil(padded) {
-            if let Some((fl, sl)) = self.lists.first_at_or_above(fl, sl) {
-                // SAFETY: as in `take_fit`.
-                let (block, size) = unsafe { self.lists.pop(fl, sl) };
-                let gap = Self::aligned_gap(block, size, need, align);
-                debug_assert!(gap.is_some(), "a padded class always fits");
-                match gap {
-                    Some(gap) => return Ok(Some((block, size, gap, false))),
-                    // SAFETY: `block` was just popped: free, unlisted, `size` bytes.
-                    None => unsafe { self.lists.insert(block, size) },
-                }
+        if let Some((block, size, wild)) = self.take_good_fit(padded) {
+            let gap = Self::aligned_gap(block, size, need, align);
+            debug_assert!(gap.is_some(), "a padded class always fits");
+            match gap {
+                Some(gap) => return Ok(Some((block, size, gap, wild))),
+                // The wilderness stays where it is; a listed block goes back.
+                None if wild => {}
+                // SAFETY: `block` was just popped: free, unlisted, `size` bytes.
+                None => unsafe { self.lists.insert(block, size) },
             }
         }
         // Bounded fallback: the wilderness, then the heads of the classes of `padded` and
@@ -412,26 +426,28 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         // Unchecked: a size above MAX_BLOCK fits nowhere, and growth refuses it
         // (`pool_size_for`) with the error `block_size` would give.
         let need = Self::layout_block_size(layout.size());
-        // Written out rather than through `take_fit`, so that each way out carves with
-        // `wild` known: a carve from the lists never touches the wilderness.
-        if let Some((block, size)) = self.take_listed(need) {
-            // SAFETY: a listed block, now unlisted, of at least `need` bytes.
-            return Ok(unsafe { self.carve(block, size, 0, need, false) });
-        }
-        if let Some((block, size)) = self.wilderness.fitting(need) {
-            // SAFETY: the wilderness, of at least `need` bytes.
-            return Ok(unsafe { self.carve(block, size, 0, need, true) });
+        if let Some((block, size, wild)) = self.take_good_fit(need) {
+            // SAFETY: an unfiled free block (or the wilderness, as `wild` says) of at
+            // least `need` bytes.
+            return Ok(unsafe { self.carve(block, size, 0, need, wild) });
         }
         self.alloc_last_chance(need, layout)
     }
 
-    /// [`alloc`](Tlsf::alloc) for word alignment when neither the lists nor the wilderness
-    /// fit: the head of the request's own class, else growth.
+    /// [`alloc`](Tlsf::alloc) for word alignment when no class whose blocks all fit has a
+    /// block: the wilderness if it fits after all, the head of the request's own class,
+    /// else growth.
     #[cold]
     #[inline(never)]
     fn alloc_last_chance(&mut self, need: usize, layout: Layout) -> Result<NonNull<u8>, Error> {
-        let (block, size, gap, wild) = match self.take_fit_below(need) {
-            Some((block, size)) => (block, size, 0, false),
+        let found = match self.wilderness.fitting(need) {
+            Some((block, size)) => Some((block, size, true)),
+            None => self
+                .take_fit_below(need)
+                .map(|(block, size)| (block, size, false)),
+        };
+        let (block, size, gap, wild) = match found {
+            Some((block, size, wild)) => (block, size, 0, wild),
             None => self.find_after_growth(need, layout)?,
         };
         // SAFETY: the search returns an unlisted free block (or the wilderness, as `wild`

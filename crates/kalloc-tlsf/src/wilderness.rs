@@ -13,26 +13,29 @@
 //! size are in the heap's record: carving writes the new header and the shrunk wilderness's
 //! header and reads nothing from the pool.
 //!
-//! Policy: the lists are searched first (good fit, as before); the wilderness serves a
-//! request only when no listed class fits, so it stays as large as it can (the "wilderness
-//! preservation" heuristic). A free block that merges with it becomes the wilderness. A new
-//! pool's block becomes the wilderness when it is larger than the current one, which then
-//! goes to the lists. A heap whose wilderness was used up works as plain TLSF until a pool
-//! is added.
+//! Policy: the search is the lists' good fit with the wilderness counted in its size class
+//! (its class is kept here too): it serves a request when its class is the lowest that
+//! fits, a listed block of the same class going first. A free block that merges with it
+//! becomes the wilderness. A new pool's block becomes the wilderness when it is larger than
+//! the current one, which then goes to the lists. A heap whose wilderness was used up works
+//! as plain TLSF until a pool is added.
 
 use crate::Tlsf;
 use crate::block::Block;
+use crate::class::Classes;
 use kalloc_core::MemorySource;
 
-/// The wilderness block and its size, or none.
+/// The wilderness block, its size and its size class, or none.
 ///
 /// Invariant: when set, `block` is a free block of `size` bytes of one of the heap's pools
-/// (header, footer and the successor's `PREV_FREE` as for every free block) and is in no
-/// free list. `size` is zero exactly when no block is set.
+/// (header, footer and the successor's `PREV_FREE` as for every free block), in no free
+/// list, and `class` is the index `fl·SL + sl` of the class it would be listed in. `size`
+/// and `class` are zero exactly when no block is set.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Wilderness {
     block: Option<Block>,
     size: usize,
+    class: usize,
 }
 
 impl Wilderness {
@@ -40,6 +43,7 @@ impl Wilderness {
     pub(crate) const NONE: Wilderness = Wilderness {
         block: None,
         size: 0,
+        class: 0,
     };
 
     /// The block and its size.
@@ -52,6 +56,13 @@ impl Wilderness {
     #[inline(always)]
     pub(crate) const fn size(&self) -> usize {
         self.size
+    }
+
+    /// The class index `fl·SL + sl` it would be listed in; zero when there is none, which
+    /// is below the class of every request (a request's block is at least `MIN_BLOCK`).
+    #[inline(always)]
+    pub(crate) const fn class(&self) -> usize {
+        self.class
     }
 
     /// The block and its size when it holds at least `need` bytes (`need > 0`).
@@ -68,12 +79,16 @@ impl Wilderness {
         self.block == Some(block)
     }
 
-    /// Makes `block` of `size` bytes the wilderness (forgetting any other).
+    /// Makes `block` of `size` bytes, in class `class`, the wilderness (forgetting any
+    /// other).
     #[inline(always)]
-    pub(crate) fn set(&mut self, block: Block, size: usize) {
-        debug_assert!(size > 0);
-        self.block = Some(block);
-        self.size = size;
+    pub(crate) fn set(&mut self, block: Block, size: usize, class: usize) {
+        debug_assert!(size > 0 && class > 0);
+        *self = Wilderness {
+            block: Some(block),
+            size,
+            class,
+        };
     }
 
     /// Forgets the wilderness.
@@ -111,7 +126,7 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
     pub(crate) unsafe fn file(&mut self, block: Block, size: usize, wild: bool) {
         if wild {
             debug_assert!(self.wilderness.get().is_none(), "two wildernesses");
-            self.wilderness.set(block, size);
+            self.set_wilderness(block, size);
         } else {
             // SAFETY: forwarded from the caller.
             unsafe { self.lists.insert(block, size) };
@@ -135,7 +150,15 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
             unsafe { self.lists.insert(old, old_size) };
             self.wilderness.clear();
         }
-        self.wilderness.set(block, size);
+        self.set_wilderness(block, size);
+    }
+
+    /// Makes the unfiled free block `block` of `size` bytes the wilderness.
+    #[inline(always)]
+    fn set_wilderness(&mut self, block: Block, size: usize) {
+        // Every block of a heap is at most MAX_BLOCK, so its class is in the table.
+        self.wilderness
+            .set(block, size, Classes::<FL, SL>::index(size));
     }
 }
 

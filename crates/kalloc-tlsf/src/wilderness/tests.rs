@@ -61,7 +61,7 @@ fn allocations_carve_the_wilderness_front_to_back() {
 }
 
 #[test]
-fn the_lists_are_searched_before_the_wilderness() {
+fn a_listed_block_of_a_lower_class_goes_before_the_wilderness() {
     let buffer = Buffer::new(8192);
     let mut heap = fresh(&buffer);
     let l = layout(100, WORD);
@@ -76,6 +76,30 @@ fn the_lists_are_searched_before_the_wilderness() {
     assert_eq!(wilderness(&heap), before, "the wilderness was not touched");
     free(&mut heap, a, l);
     free(&mut heap, c, l);
+}
+
+#[test]
+fn the_wilderness_goes_before_a_listed_block_of_a_higher_class() {
+    let buffer = Buffer::new(8192);
+    let mut heap = fresh(&buffer);
+    let big = layout(3000, WORD);
+    let a = heap.alloc(big).unwrap();
+    let guard = heap.alloc(layout(100, WORD)).unwrap();
+    let b = heap.alloc(big).unwrap();
+    free(&mut heap, a, big);
+    let (start, size) = wilderness(&heap).unwrap();
+    assert!(
+        size < 3000,
+        "the wilderness is now smaller than the listed block"
+    );
+    // The wilderness's class is lower than `a`'s: it is the better fit.
+    let l = layout(100, WORD);
+    let ptr = heap.alloc(l).unwrap();
+    assert_eq!(ptr.as_ptr().addr() - HEADER, start);
+    heap.check().unwrap();
+    for (p, l) in [(ptr, l), (guard, layout(100, WORD)), (b, big)] {
+        free(&mut heap, p, l);
+    }
 }
 
 #[test]
@@ -255,12 +279,18 @@ fn the_checker_catches_a_corrupted_wilderness_record() {
     let l = layout(100, WORD);
     let ptr = heap.alloc(l).unwrap();
     let (block, size) = heap.wilderness.get().unwrap();
-    heap.wilderness.set(block, size - WORD);
+    let class = heap.wilderness.class();
+    heap.wilderness.set(block, size - WORD, class);
     assert_eq!(
         heap.check().map_err(|e| e.what),
         Err("the wilderness's recorded size disagrees with its header")
     );
-    heap.wilderness.set(block, size);
+    heap.wilderness.set(block, size, class + 1);
+    assert_eq!(
+        heap.check().map_err(|e| e.what),
+        Err("the wilderness's recorded class disagrees with its size")
+    );
+    heap.wilderness.set(block, size, class);
     heap.check().unwrap();
     free(&mut heap, ptr, l);
 }
@@ -274,7 +304,7 @@ fn the_checker_catches_a_used_block_recorded_as_the_wilderness() {
     assert_eq!(wilderness(&heap), None);
     // SAFETY: `ptr` is a payload of this heap.
     let used = unsafe { Block::from_payload(ptr) };
-    heap.wilderness.set(used, 4096 - TRAILER);
+    heap.wilderness.set(used, 4096 - TRAILER, 1);
     assert_eq!(
         heap.check().map_err(|e| e.what),
         Err("the wilderness is not a free block of any pool")
