@@ -58,7 +58,8 @@ pub struct Tlsf<
     const SL: usize = DEFAULT_SL,
 > {
     pub(crate) lists: FreeLists<FL, SL>,
-    /// The free block carved only when no list fits (see [`Wilderness`]).
+    /// The free block kept out of the lists, carved without reading the pool (see
+    /// [`Wilderness`]).
     pub(crate) wilderness: Wilderness,
     /// The pool `free` looks in first; header pointers derive from its base pointer.
     pub(crate) window: Window,
@@ -220,14 +221,20 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     }
 
     /// Takes a free block of at least `need` bytes, in the search order: the good fit,
-    /// else the wilderness if it fits, else the head of `need`'s own class if it fits
+    /// else [`take_second_chance`](Tlsf::take_second_chance). Returns the block, its size
+    /// and whether it was the wilderness.
+    #[inline(always)]
+    fn take_fit(&mut self, need: usize) -> Option<(Block, usize, bool)> {
+        self.take_good_fit(need)
+            .or_else(|| self.take_second_chance(need))
+    }
+
+    /// What may still hold `need` bytes when no class whose blocks all fit has a block:
+    /// the wilderness at its exact size, else the head of `need`'s own class if it fits
     /// (this recovers what the round-up leaves idle). Returns the block, its size and
     /// whether it was the wilderness.
     #[inline(always)]
-    fn take_fit(&mut self, need: usize) -> Option<(Block, usize, bool)> {
-        if let Some(found) = self.take_good_fit(need) {
-            return Some(found);
-        }
+    fn take_second_chance(&mut self, need: usize) -> Option<(Block, usize, bool)> {
         if let Some((block, size)) = self.wilderness.fitting(need) {
             return Some((block, size, true));
         }
@@ -235,10 +242,10 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             .map(|(block, size)| (block, size, false))
     }
 
-    /// [`take_fit`](Tlsf::take_fit)'s last chance, when neither a class whose blocks all
-    /// fit nor the wilderness holds enough: the head of `need`'s own class, if it fits.
-    /// Out of line: it runs only when the heap is nearly full, and inline its class
-    /// computation got hoisted into every allocation.
+    /// The head of `need`'s own class, if it holds `need` bytes (the last of
+    /// [`take_second_chance`](Tlsf::take_second_chance)). Out of line: it runs only when
+    /// the heap is nearly full, and inline its class computation got hoisted into every
+    /// allocation.
     #[cold]
     #[inline(never)]
     fn take_fit_below(&mut self, need: usize) -> Option<(Block, usize)> {
@@ -435,18 +442,11 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     }
 
     /// [`alloc`](Tlsf::alloc) for word alignment when no class whose blocks all fit has a
-    /// block: the wilderness if it fits after all, the head of the request's own class,
-    /// else growth.
+    /// block: the second chance, else growth.
     #[cold]
     #[inline(never)]
     fn alloc_last_chance(&mut self, need: usize, layout: Layout) -> Result<NonNull<u8>, Error> {
-        let found = match self.wilderness.fitting(need) {
-            Some((block, size)) => Some((block, size, true)),
-            None => self
-                .take_fit_below(need)
-                .map(|(block, size)| (block, size, false)),
-        };
-        let (block, size, gap, wild) = match found {
+        let (block, size, gap, wild) = match self.take_second_chance(need) {
             Some((block, size, wild)) => (block, size, 0, wild),
             None => self.find_after_growth(need, layout)?,
         };
