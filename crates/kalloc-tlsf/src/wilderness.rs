@@ -1,4 +1,4 @@
-//! [`Wilderness`]: the one free block kept out of the free lists and carved last.
+//! [`Wilderness`]: the one free block kept out of the free lists, carved through its record.
 //!
 //! ```text
 //!  pool:  | used | used | free | used | wilderness ...................... | Trailer |
