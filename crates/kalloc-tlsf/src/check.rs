@@ -2,8 +2,8 @@
 
 use crate::Tlsf;
 use crate::block::{BackLink, Before, Block, PREV_FREE, USED, size_of_header};
-use crate::class::{Classes, MIN_BLOCK, WORD};
-use crate::pool::{self, MIN_POOL, PoolKind, TRAILER, Trailer, kind_of};
+use crate::class::{Classes, GRANULE, MIN_BLOCK, WORD};
+use crate::pool::{self, MIN_POOL, PoolKind, Trailer, kind_of};
 use core::fmt;
 use core::ptr::NonNull;
 use kalloc_core::MemorySource;
@@ -136,20 +136,20 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
                 "pool list longer than the total allows (a cycle?)",
                 at,
             )?;
-            ensure(at % WORD == 0, "misaligned trailer", at)?;
+            ensure(
+                at % GRANULE == WORD % GRANULE,
+                "trailer off its granule position",
+                at,
+            )?;
             // SAFETY: a trailer reached from the heap's list head by links validated so far.
             let info = unsafe { pool::read(trailer) };
             ensure(info.prev == prev, "pool list back link broken", at)?;
             ensure(kind_of(info.kind).is_some(), "unknown pool kind", at)?;
             let span = kalloc_core::Span::try_new(info.base.as_ptr().addr(), info.len);
             ensure(span.is_ok(), "pool span wraps the address space", at)?;
+            ensure(info.len >= MIN_POOL, "pool smaller than the minimum", at)?;
             ensure(
-                info.usable() >= MIN_POOL,
-                "pool smaller than the minimum",
-                at,
-            )?;
-            ensure(
-                info.base.as_ptr().addr() + info.usable() - TRAILER == at,
+                pool::trailer_at(info.base.as_ptr().addr() + info.len) == at,
                 "trailer not at the end of its pool",
                 at,
             )?;
@@ -197,6 +197,7 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
             }
             let size = size_of_header(header);
             ensure(size >= MIN_BLOCK, "block smaller than the minimum", at)?;
+            ensure(size % GRANULE == 0, "block size not whole granules", at)?;
             ensure(size <= end - at, "block runs past its pool's trailer", at)?;
             ensure(
                 size <= Classes::<FL, SL>::MAX_BLOCK,
@@ -243,21 +244,23 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
         Ok(())
     }
 
-    /// Whether `addr` may be a block header: word-aligned, in a pool, a minimum block
-    /// before its trailer.
+    /// Whether `addr` may be a block header: one word past a granule boundary, in a pool, a
+    /// minimum block before its trailer.
     fn is_block_address(&self, addr: usize) -> bool {
-        addr % WORD == 0 && self.pool_window(addr + crate::class::HEADER).is_some() && {
-            let mut pool = self.pools;
-            let mut room = false;
-            while let Some(trailer) = pool {
-                // SAFETY: validated trailers.
-                let info = unsafe { pool::read(trailer) };
-                let base = info.base.as_ptr().addr();
-                room |= base <= addr && addr + MIN_BLOCK <= trailer.as_ptr().addr();
-                pool = info.next;
+        addr % GRANULE == WORD % GRANULE
+            && self.pool_window(addr + crate::class::HEADER).is_some()
+            && {
+                let mut pool = self.pools;
+                let mut room = false;
+                while let Some(trailer) = pool {
+                    // SAFETY: validated trailers.
+                    let info = unsafe { pool::read(trailer) };
+                    let base = info.base.as_ptr().addr();
+                    room |= base <= addr && addr + MIN_BLOCK <= trailer.as_ptr().addr();
+                    pool = info.next;
+                }
+                room
             }
-            room
-        }
     }
 
     /// Checks that the free block `block` is linked where its list says.
@@ -363,7 +366,7 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
                     let size = size_of_header(header);
                     ensure(
                         (MIN_BLOCK..=Classes::<FL, SL>::MAX_BLOCK).contains(&size)
-                            && Classes::<FL, SL>::floor(size & !(WORD - 1)) == (fl, sl),
+                            && Classes::<FL, SL>::floor(size & !(GRANULE - 1)) == (fl, sl),
                         "listed block is in the wrong class",
                         at,
                     )?;

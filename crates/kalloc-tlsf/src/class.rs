@@ -1,15 +1,15 @@
 //! Size classes: how a block size maps to one of the `FL × SL` segregated free lists.
 //!
-//! Sizes are in bytes and always multiples of [`WORD`]. Class `(0, sl)` covers the sizes
-//! `[sl·WORD, (sl+1)·WORD)`: below `2^SHIFT` every class holds exactly one size. Class
+//! Sizes are in bytes and always multiples of [`GRANULE`]. Class `(0, sl)` covers the sizes
+//! `[sl·GRANULE, (sl+1)·GRANULE)`: below `2^SHIFT` every class holds exactly one size. Class
 //! `(fl ≥ 1, sl)` covers `[2^(SHIFT+fl-1) + sl·step, ... + step)` with
 //! `step = 2^(SHIFT+fl-1-log2 SL)`: each power-of-two range is cut into `SL` equal parts.
 //!
 //! ```text
-//!  fl=0  |8|8|8|8|...|8|            sizes 0 .. 2^SHIFT, one size per class
-//!  fl=1  |8|8|8|8|...|8|            2^SHIFT .. 2^(SHIFT+1)
-//!  fl=2  |16|16|16| ... |16|        2^(SHIFT+1) .. 2^(SHIFT+2)
-//!  ...                              (64-bit, SL = 32: SHIFT = 8)
+//!  fl=0  |16|16|16| ... |16|        sizes 0 .. 2^SHIFT, one size per class
+//!  fl=1  |16|16|16| ... |16|        2^SHIFT .. 2^(SHIFT+1)
+//!  fl=2  |32|32|32| ... |32|        2^(SHIFT+1) .. 2^(SHIFT+2)
+//!  ...                              (64-bit, SL = 32: SHIFT = 9)
 //! ```
 
 use core::mem::size_of;
@@ -18,14 +18,24 @@ use core::mem::size_of;
 /// and ends on a multiple of it, so a header's two low bits are free for flags.
 pub(crate) const WORD: usize = size_of::<usize>();
 
-/// `log2(WORD)`.
-pub(crate) const WORD_LOG2: u32 = WORD.trailing_zeros();
-
 /// Bytes a used block spends on bookkeeping: its header.
 pub(crate) const HEADER: usize = WORD;
 
-/// The smallest block: a free block must hold its header, two free-list links and a footer.
+/// The block granule: two words. Every block size is a multiple of it and every header
+/// sits one word past a multiple of it, so every payload is aligned to `GRANULE` (16 bytes
+/// on 64-bit targets, as C's `malloc` promises). Requests aligned up to it need no
+/// alignment search, and a `realloc` that moves copies between co-aligned payloads, which
+/// `memcpy` does faster than between payloads eight bytes apart.
+pub(crate) const GRANULE: usize = 2 * WORD;
+
+/// `log2(GRANULE)`.
+pub(crate) const GRANULE_LOG2: u32 = GRANULE.trailing_zeros();
+
+/// The smallest block: a free block must hold its header, two free-list links and a footer
+/// (two granules).
 pub(crate) const MIN_BLOCK: usize = 4 * WORD;
+
+const _: () = assert!(MIN_BLOCK % GRANULE == 0);
 
 /// The size-class geometry of a heap with `FL` first-level and `SL` second-level classes.
 pub(crate) struct Classes<const FL: usize, const SL: usize>;
@@ -43,7 +53,7 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
         );
         // The top class ends at 2^(SHIFT + FL - 1), which must be a valid usize shift.
         assert!(
-            (SL.trailing_zeros() + WORD_LOG2) as usize + FL <= usize::BITS as usize,
+            (SL.trailing_zeros() + GRANULE_LOG2) as usize + FL <= usize::BITS as usize,
             "FL too large: the top class would not fit in a usize"
         );
     };
@@ -52,16 +62,17 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
     const SL_LOG2: u32 = SL.trailing_zeros();
 
     /// Sizes below `2^SHIFT` live in first-level class 0, one size per class.
-    const SHIFT: u32 = Self::SL_LOG2 + WORD_LOG2;
+    const SHIFT: u32 = Self::SL_LOG2 + GRANULE_LOG2;
 
     /// The largest block: the top class's upper bound minus one granule.
-    pub(crate) const MAX_BLOCK: usize = (1usize << (Self::SHIFT as usize + FL - 1)) - WORD;
+    pub(crate) const MAX_BLOCK: usize = (1usize << (Self::SHIFT as usize + FL - 1)) - GRANULE;
 
     /// The largest alignment a request may ask for: a quarter of the largest block, so the
     /// padding an aligned search adds always leaves room for the request itself.
     pub(crate) const MAX_ALIGN: usize = 1usize << (Self::SHIFT as usize + FL - 3);
 
-    /// The class holding blocks of `size` bytes (`WORD <= size <= MAX_BLOCK`).
+    /// The class holding blocks of `size` bytes (`GRANULE <= size <= MAX_BLOCK`, a
+    /// multiple of `GRANULE`).
     ///
     /// `sl < SL` always (masked). `fl < FL` for every size up to `MAX_BLOCK`, which every
     /// block of a heap is (pools are capped when added, merges stay inside a pool); the
@@ -76,9 +87,9 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
     /// in a flat table of `FL × SL` heads.
     #[inline(always)]
     pub(crate) fn index(size: usize) -> usize {
-        debug_assert!(size <= Self::MAX_BLOCK && size % WORD == 0);
+        debug_assert!(size <= Self::MAX_BLOCK && size % GRANULE == 0);
         if size < 1 << Self::SHIFT {
-            size >> WORD_LOG2
+            size >> GRANULE_LOG2
         } else {
             // The shifted size is `SL + sl` (the top bit and `log2 SL` bits below it): its
             // `SL` is the first level's first class past `(log - SHIFT)·SL`.
@@ -101,13 +112,13 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
     }
 
     /// The first class whose every block holds at least `size` bytes (a whole number of
-    /// words, at least `WORD`), or `None` when that class would lie above the top one, as
-    /// it does for every size above `MAX_BLOCK`.
+    /// granules, at least `GRANULE`), or `None` when that class would lie above the top
+    /// one, as it does for every size above `MAX_BLOCK`.
     #[inline(always)]
     pub(crate) fn ceil(size: usize) -> Option<(usize, usize)> {
-        debug_assert!(size >= WORD && size % WORD == 0);
+        debug_assert!(size >= GRANULE && size % GRANULE == 0);
         if size < 1 << Self::SHIFT {
-            return Some((0, size >> WORD_LOG2));
+            return Some((0, size >> GRANULE_LOG2));
         }
         // The class after the one holding `size - 1`: its lower bound is the first class
         // boundary at or above `size`. As one index `fl·SL + sl`, "after" is `+ 1`, which
@@ -130,7 +141,7 @@ impl<const FL: usize, const SL: usize> Classes<FL, SL> {
     #[cfg(test)]
     pub(crate) fn lower_bound(fl: usize, sl: usize) -> usize {
         if fl == 0 {
-            sl << WORD_LOG2
+            sl << GRANULE_LOG2
         } else {
             let base = 1usize << (Self::SHIFT as usize + fl - 1);
             base + (sl << (Self::SHIFT as usize + fl - 1 - Self::SL_LOG2 as usize))

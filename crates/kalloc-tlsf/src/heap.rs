@@ -1,7 +1,7 @@
 //! [`Tlsf`]: the heap. Allocation, free with coalescing, in-place resizing, growth.
 
 use crate::block::{Block, FLAGS, PREV_FREE, USED, size_of_header};
-use crate::class::{Classes, HEADER, MIN_BLOCK, WORD};
+use crate::class::{Classes, GRANULE, HEADER, MIN_BLOCK};
 use crate::lists::FreeLists;
 use crate::pool::{self, MIN_POOL, TRAILER, Trailer};
 use crate::wilderness::Wilderness;
@@ -14,14 +14,14 @@ use kalloc_core::{Align, ByteHeap, Error, GrowableHeap, MemorySource, NoSource, 
 /// Default number of first-level classes: blocks up to 512 GiB on 64-bit targets, 2 GiB
 /// on 32-bit ones.
 #[cfg(target_pointer_width = "64")]
-pub const DEFAULT_FL: usize = 32;
+pub const DEFAULT_FL: usize = 31;
 /// Default number of second-level classes per power of two.
 #[cfg(target_pointer_width = "64")]
 pub const DEFAULT_SL: usize = 32;
 /// Default number of first-level classes: blocks up to 512 GiB on 64-bit targets, 2 GiB
 /// on 32-bit ones.
 #[cfg(not(target_pointer_width = "64"))]
-pub const DEFAULT_FL: usize = 26;
+pub const DEFAULT_FL: usize = 25;
 /// Default number of second-level classes per power of two.
 #[cfg(not(target_pointer_width = "64"))]
 pub const DEFAULT_SL: usize = 16;
@@ -112,6 +112,10 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     pub const MIN_POOL: usize = MIN_POOL;
     /// Bytes each live allocation costs beyond its rounded size: one header word.
     pub const OVERHEAD: usize = HEADER;
+    /// Every payload is aligned to this, two `usize`s (16 bytes on 64-bit targets), whatever
+    /// the request's alignment; blocks are whole multiples of it. Requests aligned up to it
+    /// cost no more than word-aligned ones.
+    pub const GRANULE: usize = GRANULE;
 
     /// An empty heap that grows from `source` when a request does not fit.
     #[must_use]
@@ -146,11 +150,14 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         self.min_import = bytes;
     }
 
-    /// The block size that holds `size` payload bytes: header added, rounded up to a word,
-    /// at least [`MIN_BLOCK`].
+    /// The block size that holds `size` payload bytes: header added, rounded up to a
+    /// [`GRANULE`], at least [`MIN_BLOCK`].
     #[inline(always)]
     fn block_size(size: usize) -> Result<usize, Error> {
-        let rounded = size.checked_add(HEADER + WORD - 1).ok_or(Error::Overflow)? & !(WORD - 1);
+        let rounded = size
+            .checked_add(HEADER + GRANULE - 1)
+            .ok_or(Error::Overflow)?
+            & !(GRANULE - 1);
         let need = if rounded < MIN_BLOCK {
             MIN_BLOCK
         } else {
@@ -171,14 +178,14 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     #[inline(always)]
     fn layout_block_size(size: usize) -> usize {
         // A `Layout` size is at most isize::MAX: the sum cannot wrap.
-        let rounded = (size + (HEADER + WORD - 1)) & !(WORD - 1);
+        let rounded = (size + (HEADER + GRANULE - 1)) & !(GRANULE - 1);
         rounded.max(MIN_BLOCK)
     }
 
     /// Validates `layout` and returns the block size it needs (`None` for zero size).
     #[inline(always)]
     fn request(layout: Layout) -> Result<Option<usize>, Error> {
-        if layout.align() > WORD && layout.align() > Classes::<FL, SL>::MAX_ALIGN {
+        if layout.align() > GRANULE && layout.align() > Classes::<FL, SL>::MAX_ALIGN {
             return Err(Error::BadAlign);
         }
         if layout.size() == 0 {
@@ -278,18 +285,19 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         (gap.checked_add(need)? <= size).then_some(gap)
     }
 
-    /// As [`take_fit`](Tlsf::take_fit) for `align > WORD`: the block, its size, the front
+    /// As [`take_fit`](Tlsf::take_fit) for `align > GRANULE`: the block, its size, the front
     /// gap and whether it was the wilderness.
     fn take_aligned(
         &mut self,
         need: usize,
         align: Align,
     ) -> Result<Option<(Block, usize, usize, bool)>, Error> {
-        // Enough for the payload whatever the block's address: a gap is either at most
-        // `align - WORD`, or was stepped past MIN_BLOCK by whole alignments, so it stays
-        // below `MIN_BLOCK + align`.
+        // Enough for the payload whatever the block's address: a gap is a whole number of
+        // granules (payloads and `align` are granule multiples), either at most
+        // `align - GRANULE`, or stepped past MIN_BLOCK by one alignment, so it is at most
+        // `align + MIN_BLOCK - GRANULE`.
         let padded = need
-            .checked_add(align.get() + MIN_BLOCK - WORD)
+            .checked_add(align.get() + MIN_BLOCK - GRANULE)
             .ok_or(Error::Overflow)?;
         if padded > Classes::<FL, SL>::MAX_BLOCK {
             return Err(Error::TooLarge);
@@ -327,7 +335,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         Ok(None)
     }
 
-    /// The aligned search (`align > WORD`), growing if needed.
+    /// The aligned search (`align > GRANULE`), growing if needed.
     #[inline]
     fn find_aligned(
         &mut self,
@@ -350,7 +358,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     ) -> Result<(Block, usize, usize, bool), Error> {
         let pool = self.pool_size_for(layout)?;
         self.import_pool(pool)?;
-        let found = if layout.align() <= WORD {
+        let found = if layout.align() <= GRANULE {
             self.take_fit(need)
                 .map(|(block, size, wild)| (block, size, 0, wild))
         } else {
@@ -422,11 +430,11 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     /// source has nothing either (or the source's own error). Never panics.
     #[inline(always)]
     pub fn alloc(&mut self, layout: Layout) -> Result<NonNull<u8>, Error> {
-        if layout.align() > WORD {
+        if layout.align() > GRANULE {
             return self.alloc_aligned(layout);
         }
-        // Word alignment is always accepted, so only the size needs validating here.
-        const { assert!(Classes::<FL, SL>::MAX_ALIGN >= WORD) };
+        // Every payload is granule-aligned, so only the size needs validating here.
+        const { assert!(Classes::<FL, SL>::MAX_ALIGN >= GRANULE) };
         if layout.size() == 0 {
             return Ok(Self::dangling(layout.align()));
         }
@@ -441,7 +449,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         self.alloc_last_chance(need, layout)
     }
 
-    /// [`alloc`](Tlsf::alloc) for word alignment when no class whose blocks all fit has a
+    /// [`alloc`](Tlsf::alloc) for `align <= GRANULE` when no class whose blocks all fit has a
     /// block: the second chance, else growth.
     #[cold]
     #[inline(never)]
@@ -455,7 +463,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         Ok(unsafe { self.carve(block, size, gap, need, wild) })
     }
 
-    /// [`alloc`](Tlsf::alloc) for `align > WORD`: kept out of line, so the word-aligned
+    /// [`alloc`](Tlsf::alloc) for `align > GRANULE`: kept out of line, so the common
     /// path neither checks the alignment against `MAX_ALIGN` nor carries the gap split.
     #[inline(never)]
     fn alloc_aligned(&mut self, layout: Layout) -> Result<NonNull<u8>, Error> {
@@ -930,16 +938,18 @@ unsafe impl<S: MemorySource, const FL: usize, const SL: usize> GrowableHeap
         let Some(need) = Self::request(layout)? else {
             return Ok(MIN_POOL);
         };
-        let block = if layout.align() <= WORD {
+        let block = if layout.align() <= GRANULE {
             need
         } else {
-            need.checked_add(layout.align() + MIN_BLOCK - WORD)
+            need.checked_add(layout.align() + MIN_BLOCK - GRANULE)
                 .ok_or(Error::Overflow)?
         };
         if block > Classes::<FL, SL>::MAX_BLOCK {
             return Err(Error::TooLarge);
         }
-        block.checked_add(TRAILER).ok_or(Error::Overflow)
+        // The pool's trailer and, at worst, a word skipped at each end to put its headers
+        // one word past a granule boundary.
+        block.checked_add(TRAILER + GRANULE).ok_or(Error::Overflow)
     }
 
     unsafe fn add_pool(&mut self, base: NonNull<u8>, len: usize) -> Result<(), Error> {

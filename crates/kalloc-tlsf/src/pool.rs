@@ -1,11 +1,16 @@
 //! Pools: the memory regions a heap manages, each closed by a [`Trailer`].
 //!
 //! ```text
-//!  base                                                   base + len
-//!  | block | block | block | ... | block | Trailer (sentinel, links, span) |slack|
-//!                                        ^ the sentinel is a zero-size used block header:
-//!                                          the last block's successor, never coalesced
+//!  base                                                          base + len
+//!  |lead| block | block | ... | block | Trailer (sentinel, links, span) |slack|
+//!                                     ^ the sentinel is a zero-size used block header:
+//!                                       the last block's successor, never coalesced
 //! ```
+//!
+//! Every header, the sentinel included, sits one word past a multiple of [`GRANULE`], so
+//! that payloads are granule-aligned: a pool whose base is on a granule boundary skips one
+//! word at its start (the lead), and the bytes past the trailer's last possible position
+//! (the slack, less than a granule) stay unused. When pools merge, both become block bytes.
 //!
 //! Trailers form a doubly linked list of every pool (for the walk, the checker, overlap
 //! checks and O(1) release). A pool added with [`Tlsf::add_pool`] that touches another such
@@ -15,7 +20,7 @@
 
 use crate::Tlsf;
 use crate::block::{Block, PREV_FREE, USED, size_of_header};
-use crate::class::{Classes, MIN_BLOCK, WORD};
+use crate::class::{Classes, GRANULE, MIN_BLOCK, WORD};
 use crate::window::Window;
 use core::mem::{align_of, size_of};
 use core::ptr::NonNull;
@@ -52,7 +57,7 @@ pub(crate) struct Trailer {
     /// Neighbours in the pool list.
     pub(crate) prev: Option<NonNull<Trailer>>,
     pub(crate) next: Option<NonNull<Trailer>>,
-    /// The pool's first byte, which is its first block's header.
+    /// The pool's first byte (its first block follows the lead, see [`lead`]).
     pub(crate) base: NonNull<u8>,
     /// The pool's length as given (imported pools: the span the source returned).
     pub(crate) len: usize,
@@ -63,10 +68,32 @@ pub(crate) struct Trailer {
 /// The bytes a trailer takes at the end of a pool.
 pub(crate) const TRAILER: usize = size_of::<Trailer>();
 
-/// The smallest pool: one minimum block and a trailer.
-pub(crate) const MIN_POOL: usize = MIN_BLOCK + TRAILER;
+/// The smallest pool: one minimum block, a trailer, and the worst lead and slack (a word
+/// each).
+pub(crate) const MIN_POOL: usize = MIN_BLOCK + TRAILER + GRANULE;
 
-const _: () = assert!(TRAILER % WORD == 0 && align_of::<Trailer>() <= WORD);
+// The sentinel, one word past a granule boundary as every header, keeps the trailer's end
+// there too.
+const _: () = assert!(TRAILER % GRANULE == 0 && align_of::<Trailer>() <= WORD);
+
+/// The bytes skipped at the start of a pool at the word-aligned address `base` so that its
+/// first header lies one word past a granule boundary: zero or one word.
+pub(crate) const fn lead(base: usize) -> usize {
+    WORD.wrapping_sub(base) & (GRANULE - 1)
+}
+
+/// Where the trailer of a pool ending at the address `end` starts: the last position one
+/// word past a granule boundary that leaves room for it. `end` must be at least
+/// `TRAILER + WORD`.
+pub(crate) const fn trailer_at(end: usize) -> usize {
+    ((end - TRAILER - WORD) & !(GRANULE - 1)) + WORD
+}
+
+/// The bytes between the first header and the trailer of a pool spanning `base..end`
+/// (`base` word-aligned, at least `MIN_POOL` bytes): the size of a block filling the pool.
+pub(crate) const fn block_bytes(base: usize, end: usize) -> usize {
+    trailer_at(end) - (base + lead(base))
+}
 
 /// The code a trailer stores for `kind`.
 pub(crate) const fn kind_code(kind: PoolKind) -> usize {
@@ -94,9 +121,10 @@ impl Trailer {
         Span::new(self.base.as_ptr().addr(), self.len)
     }
 
-    /// The bytes of the pool that hold blocks and the trailer (`len` rounded down to WORD).
-    pub(crate) const fn usable(&self) -> usize {
-        self.len & !(WORD - 1)
+    /// The size of a block filling the pool: from its first header to its trailer.
+    pub(crate) fn whole(&self) -> usize {
+        let span = self.span();
+        block_bytes(span.base(), span.end())
     }
 }
 
@@ -109,17 +137,19 @@ pub(crate) unsafe fn read(trailer: NonNull<Trailer>) -> Trailer {
     unsafe { trailer.read() }
 }
 
-/// The pool's first block.
+/// The pool's first block, past the lead.
 pub(crate) fn first_block(trailer: &Trailer) -> Block {
-    Block::at(trailer.base)
+    let lead = lead(trailer.base.as_ptr().addr());
+    // SAFETY: the lead is at most a word, inside a pool of at least MIN_POOL bytes.
+    Block::at(unsafe { trailer.base.add(lead) })
 }
 
 impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, SL> {
     /// Adds `len` bytes at `base` as a pool.
     ///
     /// The pool merges with any pool added by this method that it touches (the trailer
-    /// between them becomes free memory). Bytes past the last multiple of `usize` are left
-    /// unused.
+    /// between them becomes free memory). Up to a word at each end may stay unused, so that
+    /// every payload is aligned to two words.
     ///
     /// Errors, each leaving the heap unchanged: [`Error::Misaligned`] when `base` is not
     /// aligned to `usize`, [`Error::Overflow`] when the range wraps the address space,
@@ -171,11 +201,10 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             return Err(Error::Misaligned);
         }
         let span = Span::try_new(addr, len)?;
-        let usable = len & !(WORD - 1);
-        if usable < MIN_POOL {
+        if len < MIN_POOL {
             return Err(Error::TooSmall);
         }
-        if usable - TRAILER > Classes::<FL, SL>::MAX_BLOCK {
+        if block_bytes(addr, span.end()) > Classes::<FL, SL>::MAX_BLOCK {
             return Err(Error::TooLarge);
         }
         let (mut before, mut after) = (None, None);
@@ -193,7 +222,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
                 return Err(Error::Overlap);
             }
             if kind == PoolKind::Added && info.kind == kind_code(PoolKind::Added) {
-                if info.span().end() == addr && info.usable() == info.len {
+                if info.span().end() == addr {
                     before = Some(trailer);
                 } else if span.end() == info.span().base() {
                     after = Some(trailer);
@@ -202,15 +231,17 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             pool = info.next;
         }
         // Merging must not create a pool whose one free block exceeds the largest class.
-        let merged_len = |side: Option<NonNull<Trailer>>| {
-            // SAFETY: `side` is a listed trailer.
-            side.map_or(0, |t| unsafe { read(t) }.len)
+        let fits = |before: Option<NonNull<Trailer>>, after: Option<NonNull<Trailer>>| {
+            // SAFETY: `before` and `after` are listed trailers.
+            let low = before.map_or(addr, |t| unsafe { read(t) }.span().base());
+            // SAFETY: as above.
+            let high = after.map_or(span.end(), |t| unsafe { read(t) }.span().end());
+            block_bytes(low, high) <= Classes::<FL, SL>::MAX_BLOCK
         };
-        let fits = |extra: usize| usable + extra - TRAILER <= Classes::<FL, SL>::MAX_BLOCK;
-        if !fits(merged_len(before) + merged_len(after)) {
-            if fits(merged_len(before)) {
+        if !fits(before, after) {
+            if fits(before, None) {
                 after = None;
-            } else if fits(merged_len(after)) {
+            } else if fits(None, after) {
                 before = None;
             } else {
                 (before, after) = (None, None);
@@ -218,7 +249,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         }
         // SAFETY: the memory is valid and exclusive (caller); `before`/`after` are listed
         // pools that touch it, and the caller allows access across the joint.
-        unsafe { self.join_pool(base, len, usable, kind, before, after) };
+        unsafe { self.join_pool(base, len, kind, before, after) };
         Ok(())
     }
 
@@ -230,7 +261,6 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         &mut self,
         base: NonNull<u8>,
         len: usize,
-        usable: usize,
         kind: PoolKind,
         before: Option<NonNull<Trailer>>,
         after: Option<NonNull<Trailer>>,
@@ -242,15 +272,25 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             // SAFETY: as above.
             unsafe { self.unlink_pool(trailer) };
         }
-        // The new free block runs from the old trailer of `before` (or `base`) to the
-        // first block of `after` (or the new trailer).
-        let (mut start, mut size) = match before {
-            Some(trailer) => (Block::at(trailer.cast()), usable + TRAILER),
-            None => (Block::at(base), usable),
+        // The new free block runs from the old trailer of `before` (or the new pool's
+        // first header) to the first block of `after` (or the new trailer): both one word
+        // past a granule boundary, so its size is whole granules.
+        let addr = base.as_ptr().addr();
+        let mut start = match before {
+            Some(trailer) => Block::at(trailer.cast()),
+            // SAFETY: the lead is at most a word of the new pool.
+            None => Block::at(unsafe { base.add(lead(addr)) }),
         };
-        if after.is_none() {
-            size -= TRAILER;
-        }
+        let end = match after {
+            // SAFETY: `after` is a listed trailer.
+            Some(trailer) => first_block(&unsafe { read(trailer) }).addr(),
+            None => trailer_at(addr + len),
+        };
+        // Block bytes gained: the new memory, with `before`'s old trailer and slack and
+        // `after`'s lead, less a new trailer unless `after` closes the pool; the rest of
+        // `len` is reserved.
+        let gained = end - start.addr();
+        let mut size = gained;
         // Whether the new block takes in the wilderness.
         let mut absorbed = false;
         // SAFETY: all blocks touched below are in `before`, the new memory or `after`,
@@ -278,9 +318,6 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             start.set_footer(size);
             let next = start.offset(size);
             self.file_new_memory(start, size, absorbed);
-            // Block bytes gained: the new memory, plus `before`'s old trailer, less a new
-            // trailer unless `after` closes the pool; the rest of `len` is reserved.
-            let gained = usable + before.map_or(0, |_| TRAILER) - after.map_or(TRAILER, |_| 0);
             self.reserved = self.reserved + len - gained;
             match after {
                 Some(trailer) => {
@@ -349,7 +386,8 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             self.spare = None;
         }
         // SAFETY: as above.
-        if self.window.is_over(unsafe { read(trailer) }.base) {
+        let first = first_block(&unsafe { read(trailer) });
+        if self.window.is_over(first.ptr()) {
             // The pool may go back to its source: forget its pointer.
             self.window = Window::EMPTY;
         }
@@ -364,7 +402,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         unsafe {
             let info = read(trailer);
             let header = first_block(&info).header();
-            header & USED == 0 && size_of_header(header) == info.usable() - TRAILER
+            header & USED == 0 && size_of_header(header) == info.whole()
         }
     }
 
@@ -398,7 +436,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
         // SAFETY: a listed trailer and its pool's single free block.
         let info = unsafe { read(trailer) };
         let block = first_block(&info);
-        let size = info.usable() - TRAILER;
+        let size = info.whole();
         // SAFETY: the pool is one free block of `size` bytes (caller): listed, or the
         // wilderness.
         let wild = unsafe { self.unfile(block) };

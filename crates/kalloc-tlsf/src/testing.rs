@@ -6,8 +6,10 @@ use core::ptr::NonNull;
 use kalloc_core::MemorySource;
 use std::vec::Vec;
 
-/// A heap-allocated buffer with a word-aligned base pointer taken once, so every pointer
-/// derived from it shares its provenance (as pools cut from one region do).
+/// A heap-allocated buffer with a base pointer taken once, so every pointer derived from
+/// it shares its provenance (as pools cut from one region do). The base lies one word past
+/// a granule boundary, where a pool's first header goes: a pool at offset 0 skips no lead,
+/// and one of a whole number of granules has no slack either.
 pub(crate) struct Buffer {
     _bytes: Vec<u64>,
     base: NonNull<u8>,
@@ -16,8 +18,11 @@ pub(crate) struct Buffer {
 
 impl Buffer {
     pub(crate) fn new(len: usize) -> Buffer {
-        let mut bytes = std::vec![0u64; len.div_ceil(8)];
-        let base = NonNull::new(bytes.as_mut_ptr().cast::<u8>()).unwrap();
+        let mut bytes = std::vec![0u64; len.div_ceil(8) + 1];
+        let start = NonNull::new(bytes.as_mut_ptr().cast::<u8>()).unwrap();
+        let skip = crate::pool::lead(start.as_ptr().addr());
+        // SAFETY: the vector has one spare word, and `skip` is at most a word.
+        let base = unsafe { start.add(skip) };
         Buffer {
             _bytes: bytes,
             base,

@@ -2,9 +2,9 @@
 //! provenance of its pool, never through the caller's pointer.
 //!
 //! ```text
-//!  pool:   base                                             trailer
+//!  pool:   first header                                     trailer
 //!          | hdr | payload ... | hdr | payload ... | ... |  Trailer |
-//!          ^ Window::base          ^ caller's ptr
+//!          ^ Window::first         ^ caller's ptr
 //!                                  \____/ provenance of a `Box<T>` made from the pointer:
 //!                                         the payload only, not the header before it
 //! ```
@@ -12,33 +12,34 @@
 //! A pointer handed out by `alloc` derives from the pool's base pointer. The caller may
 //! retag it (a `Box<T>`, a `&mut T`): what comes back to `free` may then only access the
 //! payload, while the heap must read the header before it and the neighbours' tags. So
-//! the heap keeps the pool's own base pointer and rebuilds the header pointer from it:
-//! `base + (payload - first payload)`.
+//! the heap keeps a pointer to the pool's first header, derived from the pool's base
+//! pointer, and rebuilds the header pointer from it: `first + (payload - first payload)`.
 //!
 //! Which pool? The heap caches one window (the pool of the last lookup, or the pool added
 //! last): a pointer in it is resolved with a subtraction, a rotation and one comparison,
 //! O(1). A heap whose memory is one pool (adjacent `add_pool` pools merge into one) always
 //! hits. A pointer in another pool walks the pool list once (O(pools)) and moves the
-//! window there; a pointer in no pool, or off a word boundary, is refused as foreign, in
-//! release builds too.
+//! window there; a pointer in no pool, or off a granule boundary (where no payload
+//! starts), is refused as foreign, in release builds too.
 
 use crate::block::Block;
-use crate::class::{HEADER, WORD, WORD_LOG2};
-use crate::pool::Trailer;
+use crate::class::{GRANULE_LOG2, HEADER, WORD};
+use crate::pool::{self, Trailer};
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
-/// One pool's payload range and its base pointer.
+/// One pool's payload range and a pointer to its first header.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Window {
-    /// The pool's base pointer: provenance over the whole pool.
+    /// The pool's first header, derived from its base pointer: provenance over the whole
+    /// pool.
     base: NonNull<u8>,
     /// Address of the pool's first payload: `base + HEADER`.
     first: usize,
-    /// Payloads lie at `first + k·WORD` for `k < words`: up to the trailer. Zero: an empty
-    /// window.
-    words: usize,
-    /// The size of a block that fills the whole pool: from its base to its trailer.
+    /// Payloads lie at `first + k·GRANULE` for `k < granules`: each before the trailer.
+    /// Zero: an empty window.
+    granules: usize,
+    /// The size of a block that fills the whole pool: from its first header to its trailer.
     whole: usize,
 }
 
@@ -47,27 +48,28 @@ impl Window {
     pub(crate) const EMPTY: Window = Window {
         base: NonNull::dangling(),
         first: 0,
-        words: 0,
+        granules: 0,
         whole: 0,
     };
 
     /// The window over the pool closed by `trailer`, whose record is `info`.
     pub(crate) fn of(trailer: NonNull<Trailer>, info: &Trailer) -> Window {
         // A pool holds at least MIN_POOL bytes before the end of the address space (its
-        // span was validated), so no line wraps. Base and trailer are word-aligned.
-        let base = info.base.as_ptr().addr();
-        let whole = trailer.as_ptr().addr() - base;
+        // span was validated), so no line wraps. The first header and the trailer are one
+        // word past granule boundaries, so `whole` is a whole number of granules.
+        let first = pool::first_block(info).ptr();
+        let whole = trailer.as_ptr().addr() - first.as_ptr().addr();
         Window {
-            base: info.base,
-            first: base + HEADER,
-            words: (whole - HEADER) >> WORD_LOG2,
+            base: first,
+            first: first.as_ptr().addr() + HEADER,
+            granules: whole >> GRANULE_LOG2,
             whole,
         }
     }
 
-    /// Whether this window is over the pool starting at `base`.
-    pub(crate) fn is_over(&self, base: NonNull<u8>) -> bool {
-        self.words != 0 && self.base == base
+    /// Whether this window is over the pool whose first header is `first`.
+    pub(crate) fn is_over(&self, first: NonNull<u8>) -> bool {
+        self.granules != 0 && self.base == first
     }
 
     /// Whether a block of `size` bytes at address `start`, which lies in this window's
@@ -84,22 +86,22 @@ impl Window {
         whole
     }
 
-    /// The block whose payload is at `payload`, if that address is a word of this pool's
-    /// payload range; its pointer carries the pool's provenance.
+    /// The block whose payload is at `payload`, if that address is a granule of this
+    /// pool's payload range; its pointer carries the pool's provenance.
     ///
-    /// One comparison refuses both an address outside the range and one off a word
-    /// boundary: rotating the offset right by `log2 WORD` moves bits below a word to the
-    /// top, so such an offset becomes larger than any word count, and an address below
-    /// `first` wraps to one.
+    /// One comparison refuses both an address outside the range and one off a granule
+    /// boundary: rotating the offset right by `log2 GRANULE` moves bits below a granule to
+    /// the top, so such an offset becomes larger than any granule count, and an address
+    /// below `first` wraps to one.
     #[inline(always)]
     pub(crate) fn block(&self, payload: usize) -> Option<Block> {
-        let word = payload.wrapping_sub(self.first).rotate_right(WORD_LOG2);
-        if word >= self.words {
+        let granule = payload.wrapping_sub(self.first).rotate_right(GRANULE_LOG2);
+        if granule >= self.granules {
             return None;
         }
-        // SAFETY: `word < words`: the header `base + word·WORD` (= payload - HEADER) is a
-        // word before the trailer of the pool `base` points into.
-        Some(Block::at(unsafe { self.base.add(word << WORD_LOG2) }))
+        // SAFETY: `granule < granules`: the header `base + granule·GRANULE` (= payload -
+        // HEADER) is a word before the trailer of the pool `base` points into.
+        Some(Block::at(unsafe { self.base.add(granule << GRANULE_LOG2) }))
     }
 }
 

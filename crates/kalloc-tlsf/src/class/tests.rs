@@ -5,9 +5,9 @@ type Narrow = Classes<8, 4>;
 
 #[test]
 fn small_sizes_map_one_to_one() {
-    for size in (WORD..256.min(32 * WORD)).step_by(WORD) {
-        assert_eq!(Wide::floor(size), (0, size / WORD));
-        assert_eq!(Wide::ceil(size), Some((0, size / WORD)));
+    for size in (GRANULE..32 * GRANULE).step_by(GRANULE) {
+        assert_eq!(Wide::floor(size), (0, size / GRANULE));
+        assert_eq!(Wide::ceil(size), Some((0, size / GRANULE)));
     }
 }
 
@@ -35,7 +35,7 @@ fn every_size_lies_in_its_floor_class_and_below_its_ceil_class() {
                 assert!(fl == FL - 1, "only top-class sizes have no ceil");
             }
             // Walk sizes densely near boundaries, sparsely elsewhere.
-            size += (size / 64).max(WORD) & !(WORD - 1);
+            size += (size / 64).max(GRANULE) & !(GRANULE - 1);
         }
     }
     check::<24, 32>();
@@ -49,9 +49,9 @@ fn reference<const FL: usize, const SL: usize>(
     size: usize,
 ) -> ((usize, usize), Option<(usize, usize)>) {
     let sl_log2 = SL.trailing_zeros();
-    let shift = sl_log2 + WORD_LOG2;
+    let shift = sl_log2 + GRANULE_LOG2;
     if size < 1 << shift {
-        let class = (0, size / WORD);
+        let class = (0, size / GRANULE);
         return (class, Some(class));
     }
     let log = size.ilog2();
@@ -72,7 +72,7 @@ fn reference<const FL: usize, const SL: usize>(
 #[test]
 fn floor_and_ceil_agree_with_the_plain_mapping() {
     fn check<const FL: usize, const SL: usize>() {
-        let mut size = WORD;
+        let mut size = GRANULE;
         while size <= Classes::<FL, SL>::MAX_BLOCK {
             let (floor, ceil) = reference::<FL, SL>(size);
             assert_eq!(Classes::<FL, SL>::floor(size), floor, "floor of {size}");
@@ -81,9 +81,9 @@ fn floor_and_ceil_agree_with_the_plain_mapping() {
             // around each power of two.
             let exhaustive = if cfg!(miri) { 1 << 12 } else { 1 << 16 };
             size += if size < exhaustive {
-                WORD
+                GRANULE
             } else {
-                (size / 64).max(WORD) & !(WORD - 1)
+                (size / 64).max(GRANULE) & !(GRANULE - 1)
             };
         }
     }
@@ -99,31 +99,31 @@ fn bounds_are_consistent() {
     assert_eq!(Narrow::ceil(Narrow::MAX_BLOCK), None);
     const { assert!(Narrow::MAX_ALIGN * 4 > Narrow::MAX_BLOCK) };
     const { assert!(Narrow::MAX_ALIGN.is_power_of_two()) };
-    assert_eq!(Wide::lower_bound(1, 0), 32 * WORD);
+    assert_eq!(Wide::lower_bound(1, 0), 32 * GRANULE);
 }
 
 #[test]
 fn the_largest_valid_geometry_stays_in_range() {
-    // SHIFT + FL == usize::BITS (SHIFT = log2 32 + log2 WORD): the top class ends exactly
+    // SHIFT + FL == usize::BITS (SHIFT = log2 32 + log2 GRANULE): the top class ends exactly
     // at 2^(BITS - 1).
-    type Top = Classes<{ usize::BITS as usize - 5 - WORD_LOG2 as usize }, 32>;
+    type Top = Classes<{ usize::BITS as usize - 5 - GRANULE_LOG2 as usize }, 32>;
     let () = Top::VALID;
-    assert_eq!(Top::MAX_BLOCK, (1 << (usize::BITS - 1)) - WORD);
+    assert_eq!(Top::MAX_BLOCK, (1 << (usize::BITS - 1)) - GRANULE);
     let (fl, _) = Top::floor(Top::MAX_BLOCK);
-    assert_eq!(fl, usize::BITS as usize - 6 - WORD_LOG2 as usize);
+    assert_eq!(fl, usize::BITS as usize - 6 - GRANULE_LOG2 as usize);
     assert_eq!(Top::ceil(Top::MAX_BLOCK), None);
-    assert!(Top::ceil((Top::MAX_BLOCK / 2) & !(WORD - 1)).is_some());
+    assert!(Top::ceil((Top::MAX_BLOCK / 2) & !(GRANULE - 1)).is_some());
 }
 
 #[test]
 fn sizes_above_the_largest_block_have_no_ceil() {
     fn check<const FL: usize, const SL: usize>() {
-        let mut size = Classes::<FL, SL>::MAX_BLOCK + WORD;
+        let mut size = Classes::<FL, SL>::MAX_BLOCK + GRANULE;
         // Up to the largest block size a `Layout` can ask for.
         while size <= (isize::MAX as usize >> 1) + 1 {
             assert_eq!(Classes::<FL, SL>::ceil(size), None, "size {size}");
             assert_eq!(Classes::<FL, SL>::ceil(size * 2), None, "size {}", size * 2);
-            size = size * 2 - WORD;
+            size = size * 2 - GRANULE;
         }
     }
     check::<24, 32>();
@@ -143,7 +143,7 @@ fn join_and_split_are_inverses_and_index_is_floor_joined() {
         while size <= Classes::<FL, SL>::MAX_BLOCK {
             let (fl, sl) = Classes::<FL, SL>::floor(size);
             assert_eq!(Classes::<FL, SL>::index(size), fl * SL + sl, "size {size}");
-            size += (size / 16).max(WORD) & !(WORD - 1);
+            size += (size / 16).max(GRANULE) & !(GRANULE - 1);
         }
     }
     check::<24, 32>();

@@ -1,4 +1,5 @@
 use super::*;
+use crate::class::WORD;
 use crate::testing::{Buffer, fill, fresh, holds, layout};
 use kalloc_core::{FixedRegion, Source};
 use std::vec::Vec;
@@ -116,6 +117,11 @@ fn bad_frees_are_detected_and_change_nothing() {
     // stays in memory the heap owns; the heap must refuse them all.
     unsafe {
         assert_eq!(heap.free(b.add(1), l), Err(Error::ForeignPointer));
+        // Word-aligned, but no payload starts off a granule boundary.
+        assert_eq!(
+            heap.free(b.add(WORD), layout(8, WORD)),
+            Err(Error::ForeignPointer)
+        );
         assert_eq!(
             heap.free(b, layout(64, unaligned)),
             Err(Error::ForeignPointer)
@@ -588,4 +594,29 @@ fn double_word_alignment_is_honoured_and_leaves_nothing_behind() {
     }
     assert_eq!(heap.stats(), initial);
     assert_eq!(heap.blocks().count(), 1);
+}
+
+#[test]
+fn requests_aligned_to_a_granule_are_carved_without_a_gap() {
+    let buffer = Buffer::new(4096);
+    let mut heap = fresh(&buffer);
+    let l = layout(24, <Tlsf<'_>>::GRANULE);
+    let mut live = Vec::new();
+    for _ in 0..8 {
+        let ptr = heap.alloc(l).unwrap();
+        assert_eq!(ptr.as_ptr().addr() % <Tlsf<'_>>::GRANULE, 0);
+        live.push(ptr);
+    }
+    // One after the other from the pool's start, no free gap split off before any.
+    for pair in live.windows(2) {
+        assert_eq!(
+            pair[1].as_ptr().addr() - pair[0].as_ptr().addr(),
+            2 * GRANULE
+        );
+    }
+    assert_eq!(live[0].as_ptr().addr(), buffer.addr() + HEADER);
+    let blocks: Vec<_> = heap.blocks().collect();
+    assert_eq!(blocks.len(), 9, "eight used blocks and the rest");
+    assert!(blocks[..8].iter().all(|b| b.used));
+    heap.check().unwrap();
 }

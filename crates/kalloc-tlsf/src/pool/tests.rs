@@ -1,4 +1,5 @@
 use super::*;
+use crate::class::HEADER;
 use crate::testing::{Buffer, layout};
 use std::vec::Vec;
 
@@ -40,7 +41,7 @@ fn bad_pools_are_refused_without_change() {
     // SAFETY: inside `big`.
     unsafe {
         assert_eq!(
-            small.add_pool(big.at(0), limit + TRAILER + WORD),
+            small.add_pool(big.at(0), limit + TRAILER + GRANULE),
             Err(Error::TooLarge)
         );
         small.add_pool(big.at(0), limit + TRAILER).unwrap();
@@ -146,4 +147,67 @@ fn merging_stops_below_the_largest_block() {
         "three halves cannot form one block"
     );
     assert!(heap.pools().all(|p| p.span.len() - TRAILER <= limit));
+}
+
+#[test]
+fn a_pool_on_a_granule_boundary_skips_a_word_at_each_end() {
+    // The buffer's base is one word past a granule boundary, so `at(WORD)` lies on one:
+    // the first header goes a word in, and the end, on a boundary too, leaves a word of
+    // slack after the trailer.
+    let buffer = Buffer::new(4096 + GRANULE);
+    let mut heap = Tlsf::new();
+    // SAFETY: inside `buffer`, which outlives the heap.
+    unsafe { heap.add_pool(buffer.at(WORD), 4096) }.unwrap();
+    heap.check().unwrap();
+    let blocks: Vec<_> = heap.blocks().collect();
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks[0].start, buffer.addr() + GRANULE);
+    assert_eq!(blocks[0].size, 4096 - TRAILER - GRANULE);
+    assert_eq!(heap.stats().total, 4096);
+    assert_eq!(heap.stats().free, 4096 - TRAILER - GRANULE);
+    // Every payload is granule-aligned, whatever the request's own alignment.
+    let mut live = Vec::new();
+    for size in [1, 8, 24, 40, 100, 333] {
+        let ptr = heap.alloc(layout(size, 1)).unwrap();
+        assert_eq!(ptr.as_ptr().addr() % GRANULE, 0, "request of {size}");
+        live.push((ptr, size));
+    }
+    heap.check().unwrap();
+    for (ptr, size) in live {
+        // SAFETY: live allocations, each freed once.
+        unsafe { heap.free(ptr, layout(size, 1)) }.unwrap();
+    }
+    assert_eq!(heap.blocks().count(), 1);
+    heap.check().unwrap();
+}
+
+#[test]
+fn pools_merge_across_a_lead_and_a_slack() {
+    // Both pools start on a granule boundary: on its own each skips a word at either end;
+    // merged, the first pool's slack and trailer and the second's lead become block bytes.
+    let buffer = Buffer::new(2048 + GRANULE);
+    let mut heap = Tlsf::new();
+    // SAFETY: all pools are cut from `buffer`'s one base pointer.
+    unsafe {
+        heap.add_pool(buffer.at(WORD), 1024).unwrap();
+        assert_eq!(heap.stats().free, 1024 - TRAILER - GRANULE);
+        heap.add_pool(buffer.at(WORD + 1024), 1024).unwrap();
+    }
+    heap.check().unwrap();
+    assert_eq!(
+        kinds(&heap),
+        [(buffer.addr() + WORD, 2048, PoolKind::Added)]
+    );
+    let blocks: Vec<_> = heap.blocks().collect();
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks[0].start, buffer.addr() + GRANULE);
+    assert_eq!(blocks[0].size, 2048 - TRAILER - GRANULE);
+    assert_eq!(heap.stats().free, 2048 - TRAILER - GRANULE);
+    // The merged pool serves one request spanning the old joint.
+    let whole = layout(2048 - TRAILER - GRANULE - HEADER, GRANULE);
+    let ptr = heap.alloc(whole).unwrap();
+    heap.check().unwrap();
+    // SAFETY: live allocation.
+    unsafe { heap.free(ptr, whole) }.unwrap();
+    heap.check().unwrap();
 }

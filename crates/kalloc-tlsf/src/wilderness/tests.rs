@@ -1,6 +1,6 @@
 use crate::Tlsf;
 use crate::block::Block;
-use crate::class::{HEADER, MIN_BLOCK, WORD};
+use crate::class::{GRANULE, HEADER, MIN_BLOCK, WORD};
 use crate::pool::TRAILER;
 use crate::testing::{Buffer, fill, fresh, holds, layout};
 use core::alloc::Layout;
@@ -17,7 +17,7 @@ fn wilderness(heap: &Tlsf<'_>) -> Option<(usize, usize)> {
 /// Where the wilderness starts once an allocation at `ptr` for `l` was carved from its
 /// front (word alignment: the block is the layout's size plus a header, in whole words).
 fn end_of(ptr: NonNull<u8>, l: Layout) -> usize {
-    let block = (l.size() + HEADER).next_multiple_of(WORD).max(MIN_BLOCK);
+    let block = (l.size() + HEADER).next_multiple_of(GRANULE).max(MIN_BLOCK);
     ptr.as_ptr().addr() - HEADER + block
 }
 

@@ -1,6 +1,6 @@
 use super::*;
 use crate::Tlsf;
-use crate::class::WORD;
+use crate::class::{GRANULE, WORD};
 use crate::testing::{Buffer, fill, fresh, heap_over, holds, layout};
 use kalloc_core::{Error, FixedRegion};
 use std::vec::Vec;
@@ -35,6 +35,13 @@ fn a_window_covers_exactly_its_pools_payload_range() {
     );
     let first = window.block(base + HEADER).expect("first payload");
     assert_eq!(first.addr(), base);
+    assert_eq!(
+        window.block(base + HEADER + WORD),
+        None,
+        "no payload starts off a granule boundary"
+    );
+    let second = window.block(base + HEADER + GRANULE).expect("next granule");
+    assert_eq!(second.addr(), base + GRANULE);
     let trailer = heap.pools.expect("one pool").as_ptr().addr();
     assert!(window.block(trailer - WORD).is_some());
     assert_eq!(window.block(trailer), None, "the trailer holds no payload");
@@ -46,13 +53,13 @@ fn frees_through_a_retagged_pointer_use_the_pools_provenance() {
     // back may only touch the payload, yet free reads the header and the neighbours.
     let buffer = Buffer::new(4096);
     let mut heap = fresh(&buffer);
-    let l = layout(48, WORD);
+    let l = layout(56, WORD);
     let a = retag(heap.alloc(l).unwrap());
     let b = retag(heap.alloc(l).unwrap());
     let c = retag(heap.alloc(l).unwrap());
     // SAFETY: live allocations, each freed once, through retagged pointers.
     unsafe {
-        assert_eq!(heap.usable_size(b), Some(48));
+        assert_eq!(heap.usable_size(b), Some(56));
         heap.free(a, l).unwrap();
         heap.free(c, l).unwrap();
         heap.free(b, l).unwrap();
@@ -199,21 +206,21 @@ fn a_block_that_kept_a_remainder_frees_and_merges_despite_the_wrong_guess() {
     let guard = heap.alloc(first).unwrap();
     // SAFETY: live allocations, each freed once.
     unsafe { heap.free(a, first) }.unwrap();
-    // `6 WORD` bytes need a `7 WORD` block; the free `9 WORD` block's remainder of 2 words
-    // is too small to split, so the block keeps it and the successor is not where the
-    // request puts it.
+    // `6 WORD` bytes need an `8 WORD` block (a whole number of granules); the free
+    // `10 WORD` block's remainder of 2 words is too small to split, so the block keeps it
+    // and the successor is not where the request puts it.
     let b = heap.alloc(second).unwrap();
     assert_eq!(b, a);
     // SAFETY: `b` is live.
-    assert_eq!(unsafe { heap.usable_size(b) }, Some(8 * WORD));
+    assert_eq!(unsafe { heap.usable_size(b) }, Some(9 * WORD));
     let block = heap.window.block(b.as_ptr().addr()).unwrap();
     // SAFETY: `b` is live; the guessed word lies inside its block.
     unsafe {
         let successor = block.offset(block.size());
-        let ahead = Lookahead::read(block, 7 * WORD);
+        let ahead = Lookahead::read(block, 8 * WORD);
         assert_eq!(
             ahead.at,
-            block.offset(7 * WORD),
+            block.offset(8 * WORD),
             "the guess is inside the block"
         );
         assert_ne!(ahead.at, successor);
