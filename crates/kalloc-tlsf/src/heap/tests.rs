@@ -43,13 +43,15 @@ fn per_allocation_overhead_is_one_word() {
     let buffer = Buffer::new(4096);
     let mut heap = fresh(&buffer);
     let before = heap.stats();
-    let ptr = heap.alloc(layout(40, WORD)).unwrap();
+    // A size that fills whole granules with its header: nothing is rounded.
+    let size = 3 * GRANULE - HEADER;
+    let ptr = heap.alloc(layout(size, WORD)).unwrap();
     let after = heap.stats();
-    assert_eq!(after.in_use, 40);
-    assert_eq!(after.free + 40 + HEADER, before.free);
+    assert_eq!(after.in_use, size);
+    assert_eq!(after.free + size + HEADER, before.free);
     assert_eq!(after.overhead(), before.overhead() + HEADER);
     // SAFETY: live allocation.
-    assert_eq!(unsafe { heap.usable_size(ptr) }, Some(40));
+    assert_eq!(unsafe { heap.usable_size(ptr) }, Some(size));
     let small = heap.alloc(layout(1, 1)).unwrap();
     // SAFETY: live allocation.
     assert_eq!(unsafe { heap.usable_size(small) }, Some(MIN_BLOCK - HEADER));
@@ -359,7 +361,8 @@ fn the_fallback_finds_a_block_the_round_up_skips() {
     assert_eq!(heap.alloc(layout(8, WORD)), Err(Error::Exhausted));
     // SAFETY: live allocation.
     unsafe { heap.free(hold, layout(all, WORD)) }.unwrap();
-    let odd = 3000 * 8 + 8 * 3; // inside a class, above its lower bound
+    // Whole granules with the header, inside a class, above its lower bound.
+    let odd = 1502 * GRANULE - HEADER;
     let first = heap.alloc(layout(odd, WORD)).unwrap();
     let _rest = heap.alloc(layout(heap.stats().largest_free, WORD)).unwrap();
     // SAFETY: live allocation.
@@ -600,7 +603,7 @@ fn double_word_alignment_is_honoured_and_leaves_nothing_behind() {
 fn requests_aligned_to_a_granule_are_carved_without_a_gap() {
     let buffer = Buffer::new(4096);
     let mut heap = fresh(&buffer);
-    let l = layout(24, <Tlsf<'_>>::GRANULE);
+    let l = layout(MIN_BLOCK - HEADER, <Tlsf<'_>>::GRANULE);
     let mut live = Vec::new();
     for _ in 0..8 {
         let ptr = heap.alloc(l).unwrap();
@@ -609,10 +612,7 @@ fn requests_aligned_to_a_granule_are_carved_without_a_gap() {
     }
     // One after the other from the pool's start, no free gap split off before any.
     for pair in live.windows(2) {
-        assert_eq!(
-            pair[1].as_ptr().addr() - pair[0].as_ptr().addr(),
-            2 * GRANULE
-        );
+        assert_eq!(pair[1].as_ptr().addr() - pair[0].as_ptr().addr(), MIN_BLOCK);
     }
     assert_eq!(live[0].as_ptr().addr(), buffer.addr() + HEADER);
     let blocks: Vec<_> = heap.blocks().collect();

@@ -95,7 +95,7 @@ fn the_wilderness_goes_before_a_listed_block_of_a_higher_class() {
     // `largest_free` is the larger of the two: the listed block.
     assert_eq!(
         heap.stats().largest_free,
-        (3000 + HEADER).next_multiple_of(WORD) - HEADER
+        (3000 + HEADER).next_multiple_of(GRANULE) - HEADER
     );
     // The wilderness's class is lower than `a`'s: it is the better fit.
     let l = layout(100, WORD);

@@ -53,13 +53,14 @@ fn frees_through_a_retagged_pointer_use_the_pools_provenance() {
     // back may only touch the payload, yet free reads the header and the neighbours.
     let buffer = Buffer::new(4096);
     let mut heap = fresh(&buffer);
-    let l = layout(56, WORD);
+    // A block of 64 bytes: at least the 48 `retag` touches.
+    let l = layout(64 - HEADER, WORD);
     let a = retag(heap.alloc(l).unwrap());
     let b = retag(heap.alloc(l).unwrap());
     let c = retag(heap.alloc(l).unwrap());
     // SAFETY: live allocations, each freed once, through retagged pointers.
     unsafe {
-        assert_eq!(heap.usable_size(b), Some(56));
+        assert_eq!(heap.usable_size(b), Some(64 - HEADER));
         heap.free(a, l).unwrap();
         heap.free(c, l).unwrap();
         heap.free(b, l).unwrap();
