@@ -14,8 +14,8 @@
 
 use core::mem::size_of;
 
-/// The allocation granule and the size of a block header: one `usize`. Every block starts
-/// and ends on a multiple of it, so a header's two low bits are free for flags.
+/// One `usize`: the size of a block header, a free-list link and a footer. Block sizes are
+/// multiples of [`GRANULE`], two words, so a header's low bits are free for flags.
 pub(crate) const WORD: usize = size_of::<usize>();
 
 /// Bytes a used block spends on bookkeeping: its header.

@@ -4,7 +4,7 @@
 //! ```text
 //!  pool:   first header                                     trailer
 //!          | hdr | payload ... | hdr | payload ... | ... |  Trailer |
-//!          ^ Window::first         ^ caller's ptr
+//!          ^ Window::base          ^ caller's ptr
 //!                                  \____/ provenance of a `Box<T>` made from the pointer:
 //!                                         the payload only, not the header before it
 //! ```
