@@ -510,7 +510,7 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
     #[inline(always)]
     fn locate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<Block, Error> {
         let addr = ptr.as_ptr().addr();
-        // No payload of this heap is misaligned for its layout. (Off a word boundary the
+        // No payload of this heap is misaligned for its layout. (Off a granule boundary the
         // window refuses it.)
         if addr & (layout.align() - 1) != 0 {
             return Err(Error::ForeignPointer);
