@@ -136,11 +136,7 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
                 "pool list longer than the total allows (a cycle?)",
                 at,
             )?;
-            ensure(
-                at % GRANULE == WORD % GRANULE,
-                "trailer off its granule position",
-                at,
-            )?;
+            ensure(at % GRANULE == WORD, "trailer off its granule position", at)?;
             // SAFETY: a trailer reached from the heap's list head by links validated so far.
             let info = unsafe { pool::read(trailer) };
             ensure(info.prev == prev, "pool list back link broken", at)?;
@@ -247,20 +243,18 @@ impl<S: MemorySource, const FL: usize, const SL: usize> Tlsf<'_, S, FL, SL> {
     /// Whether `addr` may be a block header: one word past a granule boundary, in a pool, a
     /// minimum block before its trailer.
     fn is_block_address(&self, addr: usize) -> bool {
-        addr % GRANULE == WORD % GRANULE
-            && self.pool_window(addr + crate::class::HEADER).is_some()
-            && {
-                let mut pool = self.pools;
-                let mut room = false;
-                while let Some(trailer) = pool {
-                    // SAFETY: validated trailers.
-                    let info = unsafe { pool::read(trailer) };
-                    let base = info.base.as_ptr().addr();
-                    room |= base <= addr && addr + MIN_BLOCK <= trailer.as_ptr().addr();
-                    pool = info.next;
-                }
-                room
+        addr % GRANULE == WORD && self.pool_window(addr + crate::class::HEADER).is_some() && {
+            let mut pool = self.pools;
+            let mut room = false;
+            while let Some(trailer) = pool {
+                // SAFETY: validated trailers.
+                let info = unsafe { pool::read(trailer) };
+                let base = info.base.as_ptr().addr();
+                room |= base <= addr && addr + MIN_BLOCK <= trailer.as_ptr().addr();
+                pool = info.next;
             }
+            room
+        }
     }
 
     /// Checks that the free block `block` is linked where its list says.

@@ -286,9 +286,9 @@ impl<'mem, S: MemorySource, const FL: usize, const SL: usize> Tlsf<'mem, S, FL, 
             Some(trailer) => first_block(&unsafe { read(trailer) }).addr(),
             None => trailer_at(addr + len),
         };
-        // Block bytes gained: the new memory, with `before`'s old trailer and slack and
-        // `after`'s lead, less a new trailer unless `after` closes the pool; the rest of
-        // `len` is reserved.
+        // Block bytes gained: everything from `start` to `end`, which takes in `before`'s
+        // old trailer and slack and `after`'s lead; the rest of `len` (the new pool's own
+        // lead, slack and trailer, where there are any) is reserved.
         let gained = end - start.addr();
         let mut size = gained;
         // Whether the new block takes in the wilderness.

@@ -211,3 +211,30 @@ fn pools_merge_across_a_lead_and_a_slack() {
     unsafe { heap.free(ptr, whole) }.unwrap();
     heap.check().unwrap();
 }
+
+#[test]
+fn a_minimum_pool_holds_a_minimum_block_with_the_worst_lead_and_slack() {
+    // On a granule boundary, a pool of `MIN_POOL` bytes skips a word at each end and still
+    // holds one minimum block; a byte less is refused.
+    let buffer = Buffer::new(MIN_POOL + GRANULE);
+    let mut heap = Tlsf::new();
+    // SAFETY: inside `buffer`, which outlives the heap.
+    unsafe {
+        assert_eq!(
+            heap.add_pool(buffer.at(WORD), MIN_POOL - 1),
+            Err(Error::TooSmall)
+        );
+        heap.add_pool(buffer.at(WORD), MIN_POOL).unwrap();
+    }
+    heap.check().unwrap();
+    let blocks: Vec<_> = heap.blocks().collect();
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks[0].size, MIN_BLOCK);
+    assert_eq!(heap.stats().total, MIN_POOL);
+    let l = layout(MIN_BLOCK - HEADER, 1);
+    let ptr = heap.alloc(l).unwrap();
+    assert_eq!(ptr.as_ptr().addr(), buffer.addr() + GRANULE + HEADER);
+    // SAFETY: live allocation, freed once.
+    unsafe { heap.free(ptr, l) }.unwrap();
+    heap.check().unwrap();
+}

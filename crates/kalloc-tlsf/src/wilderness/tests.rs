@@ -15,7 +15,8 @@ fn wilderness(heap: &Tlsf<'_>) -> Option<(usize, usize)> {
 }
 
 /// Where the wilderness starts once an allocation at `ptr` for `l` was carved from its
-/// front (word alignment: the block is the layout's size plus a header, in whole words).
+/// front (no alignment gap: the block is the layout's size plus a header, in whole
+/// granules).
 fn end_of(ptr: NonNull<u8>, l: Layout) -> usize {
     let block = (l.size() + HEADER).next_multiple_of(GRANULE).max(MIN_BLOCK);
     ptr.as_ptr().addr() - HEADER + block
